@@ -1,0 +1,166 @@
+"""Shared scaffolding for every entry point in ``speechbert.bin``.
+
+One parser style (configargparse, YAML ``--config``, underscore option names that also accept
+dashes), one log format, ``--verbose``/``--seed``, and one way to turn a failure into a readable
+line and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import shlex
+import sys
+from typing import Any, Callable, Sequence
+
+import configargparse
+import yaml
+
+from speechbert.errors import ConfigError, SpeechbertError
+
+LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+
+
+class ArgumentParser(configargparse.ArgumentParser):
+    """configargparse parser whose ``--foo_bar`` options also answer to ``--foo-bar``.
+
+    YAML config keys are the underscore names; a key that names no option is an error that
+    names the key and the file.
+    """
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:  # type: ignore[override]
+        extra = [a.replace("_", "-") for a in args
+                 if isinstance(a, str) and a.startswith("--") and "_" in a]
+        return super().add_argument(*args, *[e for e in extra if e not in args], **kwargs)
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None, **kwargs: Any) -> argparse.Namespace:
+        argv = list(sys.argv[1:] if args is None else args)
+        self._check_config_keys(argv)
+        return super().parse_args(args=argv, namespace=namespace, **kwargs)
+
+    def _check_config_keys(self, argv: list[str]) -> None:
+        known = {s[2:] for action in self._actions for s in action.option_strings if s.startswith("--")}
+        for path in _config_paths(argv):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    data = yaml.safe_load(f) or {}
+            except OSError as e:
+                raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+            except yaml.YAMLError as e:
+                raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
+            if not isinstance(data, dict):
+                raise ConfigError(f"config file {path}: expected a mapping of option names to values")
+            for key in data:
+                if str(key) not in known:
+                    raise ConfigError(f"config file {path}: unknown option {key!r} "
+                                      f"(see --help for the options of {self.prog})")
+
+
+def _config_paths(argv: list[str]) -> list[str]:
+    paths = []
+    for i, a in enumerate(argv):
+        if a == "--config" and i + 1 < len(argv):
+            paths.append(argv[i + 1])
+        elif a.startswith("--config="):
+            paths.append(a.split("=", 1)[1])
+    return paths
+
+
+def str2bool(value: str | bool) -> bool:
+    """Parse a boolean option value (true/false, yes/no, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    v = value.strip().lower()
+    if v in ("true", "yes", "1", "on"):
+        return True
+    if v in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean (true/false), got {value!r}")
+
+
+def get_base_parser(description: str, prog: str | None = None) -> ArgumentParser:
+    """Return a parser with the options every tool shares: ``--config``, ``--verbose``, ``--seed``."""
+    parser = ArgumentParser(
+        prog=prog,
+        description=description,
+        config_file_parser_class=configargparse.YAMLConfigFileParser,
+        formatter_class=configargparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--config", is_config_file=True, help="YAML file of option values (keys = option names)")
+    parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2],
+                        help="0: warnings only, 1: info, 2: debug and full tracebacks")
+    parser.add_argument("--seed", type=int, default=1, help="random seed")
+    return parser
+
+
+def setup_logging(verbose: int = 1, prefix: str = "") -> None:
+    """Configure the root logger with the toolkit's one log format."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    fmt = LOG_FORMAT if not prefix else f"%(asctime)s [{prefix}] (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    if verbose == 0:
+        logging.warning("Skip DEBUG/INFO messages")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) random generators."""
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % (2**32))
+    except ImportError:  # pragma: no cover - numpy is a hard dependency
+        pass
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass
+
+
+def run_main(main: Callable[[argparse.Namespace], int | None], parser: ArgumentParser,
+             argv: Sequence[str] | None) -> int:
+    """Parse ``argv``, set up logging and seeds, run ``main(args)`` and map failures to exit codes.
+
+    Returns the exit status: 0 on success, 1 on an error (one readable line; the traceback
+    only with ``--verbose 2``), 130 on Ctrl-C.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = 1
+    try:
+        args = parser.parse_args(argv)
+        verbose = args.verbose
+        setup_logging(verbose)
+        logging.info("%s %s", parser.prog, " ".join(shlex.quote(a) for a in argv))
+        for key in sorted(vars(args)):
+            logging.debug("ARGS: %s: %s", key, getattr(args, key))
+        seed_everything(args.seed)
+        code = main(args)
+        return int(code or 0)
+    except SystemExit as e:  # argparse errors and --help
+        return int(e.code) if isinstance(e.code, int) else (0 if e.code is None else 2)
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+    except SpeechbertError as e:
+        if verbose >= 2:
+            logging.exception("%s failed", parser.prog)
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - last-resort reporting for unexpected failures
+        if verbose >= 2:
+            logging.exception("%s failed", parser.prog)
+        print(f"{parser.prog}: error: {type(e).__name__}: {e} (rerun with --verbose 2 for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def local_rank_prefix() -> str:
+    """``host:rank/world`` for log lines under torchrun, empty otherwise."""
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        return f"{os.uname().nodename}:{os.environ['RANK']}/{os.environ['WORLD_SIZE']}"
+    return ""

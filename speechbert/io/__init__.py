@@ -1,0 +1,1 @@
+"""Readers and writers for the files the pipeline stages exchange."""

@@ -1,0 +1,105 @@
+"""Kaldi text tables: one ``<key> <value>`` entry per line (wav.scp, text, utt2spk, ...).
+
+Keys follow the Kaldi data-dir rules: unique, no whitespace, no shell metacharacters, and files
+sorted by key in ``LC_ALL=C`` (byte) order. Every reader reports the file and line at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+from speechbert.errors import DataError
+from speechbert.io.atomic import atomic_open
+
+# Characters that would break a key when it is passed through a shell or used as a path part.
+_BAD_KEY = re.compile(r"""[\s'"`$&|;<>()\\*?!{}\[\]#~]""")
+
+
+def check_key(key: str) -> str | None:
+    """Return why ``key`` is not a valid Kaldi key, or ``None`` if it is valid."""
+    if not key:
+        return "empty key"
+    bad = _BAD_KEY.search(key)
+    if bad:
+        return f"key {key!r} contains {bad.group(0)!r} (whitespace and shell metacharacters are not allowed)"
+    return None
+
+
+def c_sort_key(key: str) -> bytes:
+    """Sort key matching ``LC_ALL=C sort``: byte order of the UTF-8 encoding."""
+    return key.encode("utf-8")
+
+
+def iter_table(path: str | Path, *, require_sorted: bool = True,
+               allow_empty_value: bool = False) -> Iterator[tuple[int, str, str]]:
+    """Yield ``(line_number, key, value)`` for each line of a Kaldi table.
+
+    Raises:
+        DataError: naming the file and line for non-UTF-8 text, a missing value, a bad or
+            duplicate key, or (with ``require_sorted``) a key out of ``LC_ALL=C`` order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("no such file", path)
+    prev: bytes | None = None
+    seen: set[str] = set()
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"not valid UTF-8 ({e.reason} at byte {e.start})", path, lineno) from None
+            if not line.endswith("\n"):
+                raise DataError("last line has no trailing newline", path, lineno)
+            line = line.rstrip("\n")
+            if not line.strip():
+                raise DataError("empty line", path, lineno)
+            parts = line.split(maxsplit=1)
+            key = parts[0]
+            value = parts[1].strip() if len(parts) > 1 else ""
+            why = check_key(key)
+            if why:
+                raise DataError(why, path, lineno)
+            if not value and not allow_empty_value:
+                raise DataError(f"key {key!r} has no value", path, lineno)
+            if key in seen:
+                raise DataError(f"duplicate key {key!r}", path, lineno)
+            seen.add(key)
+            cur = c_sort_key(key)
+            if require_sorted and prev is not None and cur < prev:
+                raise DataError(f"key {key!r} is out of order (files must be sorted with LC_ALL=C; "
+                                "run utils/fix_data_dir.sh)", path, lineno)
+            prev = cur
+            yield lineno, key, value
+
+
+def read_table(path: str | Path, *, require_sorted: bool = True,
+               allow_empty_value: bool = False) -> dict[str, str]:
+    """Read a whole Kaldi table into an insertion-ordered ``{key: value}`` dict."""
+    return {k: v for _, k, v in iter_table(path, require_sorted=require_sorted,
+                                           allow_empty_value=allow_empty_value)}
+
+
+def write_table(path: str | Path, entries: Mapping[str, str] | Iterable[tuple[str, str]]) -> None:
+    """Write ``entries`` as a sorted Kaldi table, atomically.
+
+    Raises:
+        DataError: on an invalid or duplicate key, or a value containing a newline.
+    """
+    items = list(entries.items()) if isinstance(entries, Mapping) else list(entries)
+    seen: set[str] = set()
+    for key, value in items:
+        why = check_key(key)
+        if why:
+            raise DataError(why, path)
+        if key in seen:
+            raise DataError(f"duplicate key {key!r}", path)
+        seen.add(key)
+        if "\n" in str(value):
+            raise DataError(f"value for {key!r} contains a newline", path)
+    items.sort(key=lambda kv: c_sort_key(kv[0]))
+    with atomic_open(path) as f:
+        for key, value in items:
+            f.write(f"{key} {value}\n" if str(value) != "" else f"{key}\n")
