@@ -1,0 +1,1 @@
+"""Word segmentation of passage audio: a character CTC model, forced alignment, word CTMs."""

@@ -1,0 +1,1 @@
+"""Waveform loading (wav.scp, pipes, segments), Kaldi-compatible features and global CMVN."""

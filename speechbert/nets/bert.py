@@ -1,0 +1,188 @@
+"""Our BERT encoder: embeddings + post-LN transformer blocks, weight-compatible with HF BERT.
+
+Public API::
+
+    model = BertEncoder(BertConfig(...))             # random init (HF's init scheme)
+    out = model(input_ids, attention_mask)           # BertOutput; out[0] is B x T x H
+    emb = model.embed_tokens(input_ids)              # raw word-embedding lookup (B x T x H)
+    out = model(word_embeds=emb, attention_mask=m)   # same as input_ids=..., but the word
+                                                     # vectors may be replaced (audio words)
+
+``forward(input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+word_embeds=None, output_hidden_states=False)``:
+
+- exactly one of ``input_ids`` (B x T long) and ``word_embeds`` (B x T x H float) is given;
+  ``word_embeds`` replaces only the word-embedding lookup: position and token-type embeddings,
+  LayerNorm and dropout are still applied.
+- ``attention_mask``: B x T, 1/True for real positions, 0/False for padding (HF convention).
+  ``None`` (or an all-ones mask) means no padding and lets SDPA use its fastest kernels.
+- returns ``BertOutput(last_hidden_state, hidden_states)``; ``hidden_states`` is ``None`` unless
+  ``output_hidden_states`` (then the embedding output followed by every layer's output).
+
+The attention uses ``torch.nn.functional.scaled_dot_product_attention`` with one fused
+query/key/value projection; HF's separate ``query``/``key``/``value`` weights are concatenated
+when loading (see :mod:`speechbert.nets.pretrained`). ``BertModel`` is an alias of ``BertEncoder``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from speechbert.errors import ConfigError
+from speechbert.nets.config import GELU_VARIANTS, BertConfig
+
+
+class BertOutput(NamedTuple):
+    """Encoder output; index 0 is the last hidden states (B x T x H)."""
+
+    last_hidden_state: torch.Tensor
+    hidden_states: Optional[tuple[torch.Tensor, ...]] = None
+
+
+class BertEmbeddings(nn.Module):
+    """Word + position + token-type embeddings, then LayerNorm and dropout."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size,
+                                            padding_idx=config.pad_token_id)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, word_embeds: torch.Tensor, token_type_ids: Optional[torch.Tensor],
+                position_ids: Optional[torch.Tensor]) -> torch.Tensor:
+        seq_len = word_embeds.shape[1]
+        if seq_len > self.position_embeddings.num_embeddings:
+            raise ConfigError(f"sequence length {seq_len} exceeds max_position_embeddings="
+                              f"{self.position_embeddings.num_embeddings}")
+        if position_ids is None:
+            # Broadcast one 1 x T x H slice instead of materialising B x T indices.
+            pos = self.position_embeddings.weight[:seq_len].unsqueeze(0)
+        else:
+            pos = self.position_embeddings(position_ids)
+        if token_type_ids is None:
+            typ = self.token_type_embeddings.weight[0]
+        else:
+            typ = self.token_type_embeddings(token_type_ids)
+        return self.dropout(self.layer_norm(word_embeds + pos + typ))
+
+
+class BertLayer(nn.Module):
+    """One post-LN block: x = LN(x + Attn(x)); x = LN(x + FFN(x))."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        hidden = config.hidden_size
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.head_dim
+        self.attn_dropout = config.attention_probs_dropout_prob
+        self.gelu_approximate = GELU_VARIANTS[config.hidden_act]
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.attn_out = nn.Linear(hidden, hidden)
+        self.attn_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
+        self.ffn_in = nn.Linear(hidden, config.intermediate_size)
+        self.ffn_out = nn.Linear(config.intermediate_size, hidden)
+        self.ffn_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor]) -> torch.Tensor:
+        batch, seq_len, hidden = x.shape
+        qkv = self.qkv(x).view(batch, seq_len, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        ctx = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.attn_dropout if self.training else 0.0)
+        ctx = ctx.transpose(1, 2).reshape(batch, seq_len, hidden)
+        x = self.attn_norm(x + self.dropout(self.attn_out(ctx)))
+        h = F.gelu(self.ffn_in(x), approximate=self.gelu_approximate)
+        return self.ffn_norm(x + self.dropout(self.ffn_out(h)))
+
+
+class BertEncoder(nn.Module):
+    """The BERT transformer (no pooler): see the module docstring for the call convention."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.embeddings = BertEmbeddings(config)
+        self.layers = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.padding_idx is not None:
+                with torch.no_grad():
+                    module.weight[module.padding_idx].zero_()
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    @property
+    def word_embeddings(self) -> nn.Embedding:
+        """The input word-embedding table (the MLM decoder is tied to it)."""
+        return self.embeddings.word_embeddings
+
+    def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The raw word-embedding lookup (no position/type/LayerNorm): the audio-vector space."""
+        return self.embeddings.word_embeddings(input_ids)
+
+    def resize_token_types(self, type_vocab_size: int) -> None:
+        """Grow the token-type table (e.g. for modality types); new rows are copies of row 0."""
+        old = self.embeddings.token_type_embeddings
+        if type_vocab_size == old.num_embeddings:
+            return
+        if type_vocab_size < old.num_embeddings:
+            raise ConfigError(f"cannot shrink type_vocab_size from {old.num_embeddings} to {type_vocab_size}")
+        new = nn.Embedding(type_vocab_size, old.embedding_dim, device=old.weight.device, dtype=old.weight.dtype)
+        with torch.no_grad():
+            new.weight[: old.num_embeddings] = old.weight
+            new.weight[old.num_embeddings:] = old.weight[0]
+        self.embeddings.token_type_embeddings = new
+        self.config = self.config.replace(type_vocab_size=type_vocab_size)
+
+    @staticmethod
+    def _sdpa_mask(attention_mask: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        if attention_mask is None:
+            return None
+        mask = attention_mask.bool()
+        if bool(mask.all()):
+            return None
+        # B x 1 x 1 x T broadcasts over heads and queries without materialising B x H x T x T.
+        return mask[:, None, None, :]
+
+    def forward(self, input_ids: Optional[torch.Tensor] = None,
+                attention_mask: Optional[torch.Tensor] = None,
+                token_type_ids: Optional[torch.Tensor] = None,
+                position_ids: Optional[torch.Tensor] = None,
+                word_embeds: Optional[torch.Tensor] = None,
+                output_hidden_states: bool = False) -> BertOutput:
+        if (input_ids is None) == (word_embeds is None):
+            raise ValueError("give exactly one of input_ids and word_embeds")
+        if word_embeds is None:
+            word_embeds = self.embed_tokens(input_ids)
+        elif word_embeds.dim() != 3 or word_embeds.shape[-1] != self.config.hidden_size:
+            raise ValueError(f"word_embeds must be B x T x {self.config.hidden_size}, "
+                             f"got {tuple(word_embeds.shape)}")
+        x = self.embeddings(word_embeds, token_type_ids, position_ids)
+        attn_mask = self._sdpa_mask(attention_mask)
+        states = [x] if output_hidden_states else None
+        for layer in self.layers:
+            x = layer(x, attn_mask)
+            if states is not None:
+                states.append(x)
+        return BertOutput(x, tuple(states) if states is not None else None)
+
+
+BertModel = BertEncoder
