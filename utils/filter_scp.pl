@@ -1,26 +1,44 @@
 #!/usr/bin/env perl
-# filter_scp.pl [--exclude] [-f <field>] <id-list> [<in.scp>] > out.scp
-# Keep (or with --exclude drop) the lines of in.scp whose field <field> (default 1) is the first
-# field of a line in id-list. Order of in.scp is kept.
+# filter_scp.pl [--exclude] [-f <field>] <id-list> [<in.scp>] > <out.scp>
+# Prints the lines of <in.scp> (or stdin) whose <field>-th field (default 1; -f -1 is
+# the last field) is (--exclude: is not) the first field of some line of <id-list>.
+# Lines keep their input order.
 use strict;
 use warnings;
+
+sub usage {
+  print STDERR "Usage: filter_scp.pl [--exclude] [-f <field>] <id-list> [<in.scp>] > <out.scp>\n" .
+    "e.g.: filter_scp.pl data/dev/utt2spk data/all/text > data/dev/text\n";
+  exit $_[0];
+}
+
 my ($exclude, $field) = (0, 1);
 while (@ARGV && $ARGV[0] =~ /^-/) {
-    my $a = shift @ARGV;
-    if ($a eq '--exclude') { $exclude = 1; }
-    elsif ($a eq '-f') { $field = shift @ARGV; }
-    else { die "filter_scp.pl: unknown option $a\n"; }
+  my $opt = shift @ARGV;
+  if ($opt eq '--exclude') { $exclude = 1; }
+  elsif ($opt eq '-f') {
+    $field = shift @ARGV // usage(1);
+    usage(1) unless $field =~ /^-?[1-9]\d*$/;
+  } elsif ($opt =~ /^-f(-?[1-9]\d*)$/) { $field = $1; }
+  elsif ($opt eq '-h' || $opt eq '--help') { usage(0); }
+  else { print STDERR "filter_scp.pl: unknown option $opt\n"; usage(1); }
 }
-die "Usage: filter_scp.pl [--exclude] [-f <field>] <id-list> [<in.scp>]\n" unless @ARGV >= 1;
+usage(1) unless @ARGV == 1 || @ARGV == 2;
 my $idlist = shift @ARGV;
-open(my $fh, '<', $idlist) or die "filter_scp.pl: cannot open $idlist: $!\n";
-my %keep;
-while (<$fh>) { my ($k) = split; $keep{$k} = 1 if defined $k; }
+open(my $fh, '<', $idlist) or die "filter_scp.pl: cannot read $idlist: $!\n";
+my %ids;
+while (my $line = <$fh>) {
+  $ids{$1} = 1 if $line =~ /^\s*(\S+)/;
+}
 close $fh;
-while (<>) {
-    my @f = split;
-    next unless @f;
-    my $k = $f[$field - 1];
-    die "filter_scp.pl: line $. has fewer than $field fields\n" unless defined $k;
-    print if ($exclude xor exists $keep{$k});
+my $name = @ARGV ? $ARGV[0] : '<stdin>';
+while (my $line = <>) {
+  my @f = split ' ', $line;
+  next unless @f;
+  my $idx = $field > 0 ? $field - 1 : @f + $field;
+  if ($idx < 0 || $idx >= @f) {
+    print STDERR "filter_scp.pl: $name:$.: has no field $field: $line";
+    exit 1;
+  }
+  print $line if ($ids{$f[$idx]} ? 1 : 0) != $exclude;
 }

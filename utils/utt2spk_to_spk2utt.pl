@@ -1,14 +1,25 @@
 #!/usr/bin/env perl
-# utt2spk_to_spk2utt.pl [utt2spk] > spk2utt
-# Speakers appear in order of first occurrence, utterances in input order.
+# utt2spk_to_spk2utt.pl [<utt2spk>] > spk2utt
+# Inverts "<utt> <spk>" lines into "<spk> <utt1> <utt2> ..." lines. Speakers appear in
+# order of first appearance and utterances in input order, so a sorted utt2spk whose
+# speaker ids are prefixes of the utterance ids gives a sorted spk2utt.
 use strict;
 use warnings;
-my (%utts, @order);
-while (<>) {
-    my @f = split;
-    die "utt2spk_to_spk2utt.pl: line $.: expected '<utt> <spk>', got: $_" unless @f == 2;
-    my ($u, $s) = @f;
-    push @order, $s unless exists $utts{$s};
-    push @{$utts{$s}}, $u;
+
+if (@ARGV > 1 || (@ARGV && $ARGV[0] =~ /^-./)) {
+  print STDERR "Usage: utt2spk_to_spk2utt.pl [<utt2spk>] > <spk2utt>\n";
+  exit(@ARGV && $ARGV[0] =~ /^(-h|--help)$/ ? 0 : 1);
 }
-print "$_ @{$utts{$_}}\n" for @order;
+my $name = @ARGV ? $ARGV[0] : '<stdin>';
+my (%utts, @order);
+while (my $line = <>) {
+  my @f = split ' ', $line;
+  if (@f != 2) {
+    print STDERR "utt2spk_to_spk2utt.pl: $name:$.: expected '<utt> <spk>', found: $line";
+    exit 1;
+  }
+  my ($utt, $spk) = @f;
+  push @order, $spk unless exists $utts{$spk};
+  push @{$utts{$spk}}, $utt;
+}
+print join(' ', $_, @{$utts{$_}}), "\n" for @order;

@@ -125,6 +125,5 @@ class CTCModel(nn.Module):
                           blank=self.blank, reduction="sum", zero_infinity=True)
         batch = feats.size(0)
         loss = loss / batch
-        stats = {"loss": float(loss.detach()),
-                 "loss_per_token": float(loss.detach() * batch / target_lengths.sum().clamp(min=1))}
+        stats = {"loss_per_token": float(loss.detach() * batch / target_lengths.sum().clamp(min=1))}
         return loss, stats, torch.tensor(float(batch))

@@ -16,6 +16,9 @@ word_embeds=None, output_hidden_states=False)``:
   LayerNorm and dropout are still applied.
 - ``attention_mask``: B x T, 1/True for real positions, 0/False for padding (HF convention).
   ``None`` (or an all-ones mask) means no padding and lets SDPA use its fastest kernels.
+- padding positions of the outputs are zero: with padding, all per-token work (projections,
+  GELU, LayerNorm, dropout) runs on the real tokens only, and the padded B x T layout is used
+  only inside attention.
 - returns ``BertOutput(last_hidden_state, hidden_states)``; ``hidden_states`` is ``None`` unless
   ``output_hidden_states`` (then the embedding output followed by every layer's output).
 
@@ -91,16 +94,41 @@ class BertLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor]) -> torch.Tensor:
-        batch, seq_len, hidden = x.shape
-        qkv = self.qkv(x).view(batch, seq_len, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+    def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor],
+                packing: Optional["_Packing"] = None) -> torch.Tensor:
+        """``x``: B x T x H, or N x H real tokens only when ``packing`` is given."""
+        qkv = self.qkv(x)
+        if packing is not None:
+            qkv = packing.pad(qkv)
+        batch, seq_len = qkv.shape[:2]
+        q, k, v = qkv.view(batch, seq_len, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         ctx = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.attn_dropout if self.training else 0.0)
-        ctx = ctx.transpose(1, 2).reshape(batch, seq_len, hidden)
+        ctx = ctx.transpose(1, 2).reshape(batch, seq_len, self.num_heads * self.head_dim)
+        if packing is not None:
+            ctx = packing.pack(ctx)
         x = self.attn_norm(x + self.dropout(self.attn_out(ctx)))
         h = F.gelu(self.ffn_in(x), approximate=self.gelu_approximate)
         return self.ffn_norm(x + self.dropout(self.ffn_out(h)))
+
+
+class _Packing:
+    """Moves between the padded B x T layout (attention) and the N real tokens (everything else).
+
+    Every projection, GELU, LayerNorm and dropout is per token, so running them on the real
+    tokens only saves the padding's share of the work; attention needs the padded layout.
+    """
+
+    def __init__(self, mask: torch.Tensor) -> None:
+        self.batch, self.seq_len = mask.shape
+        self.index = mask.reshape(-1).nonzero().squeeze(1)
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(self.batch * self.seq_len, x.shape[-1]).index_select(0, self.index)
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        out = x.new_zeros(self.batch * self.seq_len, x.shape[-1]).index_copy(0, self.index, x)
+        return out.view(self.batch, self.seq_len, x.shape[-1])
 
 
 class BertEncoder(nn.Module):
@@ -129,6 +157,17 @@ class BertEncoder(nn.Module):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
 
+    @staticmethod
+    def expected_state_keys(config: BertConfig) -> list[str]:
+        """The ``state_dict`` keys of an encoder built from ``config`` (without building it)."""
+        keys = [f"embeddings.{m}.weight" for m in ("word_embeddings", "position_embeddings",
+                                                   "token_type_embeddings", "layer_norm")]
+        keys.append("embeddings.layer_norm.bias")
+        for i in range(config.num_hidden_layers):
+            keys += [f"layers.{i}.{m}.{k}" for m in ("qkv", "attn_out", "attn_norm", "ffn_in", "ffn_out", "ffn_norm")
+                     for k in ("weight", "bias")]
+        return keys
+
     @property
     def word_embeddings(self) -> nn.Embedding:
         """The input word-embedding table (the MLM decoder is tied to it)."""
@@ -153,14 +192,10 @@ class BertEncoder(nn.Module):
         self.config = self.config.replace(type_vocab_size=type_vocab_size)
 
     @staticmethod
-    def _sdpa_mask(attention_mask: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-        if attention_mask is None:
-            return None
-        mask = attention_mask.bool()
-        if bool(mask.all()):
-            return None
-        # B x 1 x 1 x T broadcasts over heads and queries without materialising B x H x T x T.
-        return mask[:, None, None, :]
+    def _attention_dtype(x: torch.Tensor) -> torch.dtype:
+        if torch.is_autocast_enabled(x.device.type):
+            return torch.get_autocast_dtype(x.device.type)
+        return x.dtype
 
     def forward(self, input_ids: Optional[torch.Tensor] = None,
                 attention_mask: Optional[torch.Tensor] = None,
@@ -176,13 +211,26 @@ class BertEncoder(nn.Module):
             raise ValueError(f"word_embeds must be B x T x {self.config.hidden_size}, "
                              f"got {tuple(word_embeds.shape)}")
         x = self.embeddings(word_embeds, token_type_ids, position_ids)
-        attn_mask = self._sdpa_mask(attention_mask)
+        mask = None if attention_mask is None else attention_mask.bool()
+        if mask is None or bool(mask.all()):
+            # No padding: no mask at all lets SDPA pick its fastest kernel.
+            packing, attn_mask = None, None
+        else:
+            packing = _Packing(mask)
+            x = packing.pack(x)
+            # Additive B x 1 x 1 x T mask (broadcast over heads and queries, never B x H x T x T);
+            # a float mask avoids SDPA's per-layer conversion of a boolean one.
+            dtype = self._attention_dtype(x)
+            attn_mask = torch.zeros(mask.shape, dtype=dtype, device=x.device).masked_fill_(
+                ~mask, torch.finfo(dtype).min)[:, None, None, :]
         states = [x] if output_hidden_states else None
         for layer in self.layers:
-            x = layer(x, attn_mask)
+            x = layer(x, attn_mask, packing)
             if states is not None:
                 states.append(x)
+        if packing is not None:
+            x = packing.pad(x)
+            states = [packing.pad(s) for s in states] if states is not None else None
         return BertOutput(x, tuple(states) if states is not None else None)
-
 
 BertModel = BertEncoder

@@ -60,8 +60,9 @@ def best_spans(start_logits: Sequence[float] | np.ndarray, end_logits: Sequence[
                n_best: int) -> list[ScoredSpan]:
     """Return the ``n_best`` highest-scoring spans of one window, best first.
 
-    A span ``(i, j)`` is allowed when ``i <= j``, ``j - i + 1 <= max_answer_len`` and both
-    ``i`` and ``j`` are valid (passage) positions; its score is ``start[i] + end[j]``. Ties are
+    A span ``(i, j)`` is allowed when ``i <= j``, ``j - i + 1 <= max_answer_len``, both
+    ``i`` and ``j`` are valid (passage) positions and its score ``start[i] + end[j]`` is finite
+    (a ``-inf`` logit forbids a position as start or end). Ties are
     broken by position (earlier, then shorter, first) so the result is deterministic.
     """
     start = np.asarray(start_logits, dtype=np.float64).reshape(-1)
@@ -79,6 +80,8 @@ def best_spans(start_logits: Sequence[float] | np.ndarray, end_logits: Sequence[
     i_idx = np.arange(n)[:, None]
     j_idx = np.arange(n)[None, :]
     allowed = (j_idx >= i_idx) & (j_idx - i_idx < max_answer_len) & valid[:, None] & valid[None, :]
+    # A -inf logit marks a position that cannot start (or end) a span.
+    allowed &= np.isfinite(scores)
     scores = np.where(allowed, scores, -np.inf)
     flat = scores.reshape(-1)
     k = min(n_best, int(allowed.sum()))
@@ -139,3 +142,33 @@ def best_word_f1_em(pred: tuple[int, int], refs: Sequence[Sequence[int]]) -> tup
         f1 = max(f1, word_f1(pred, r))
         em = max(em, float(tuple(pred) == r))
     return f1, em
+
+
+def units_to_word_logits(start_logits: Sequence[float] | np.ndarray, end_logits: Sequence[float] | np.ndarray,
+                         unit_words: Sequence[int] | np.ndarray, window_start: int,
+                         ) -> tuple[int, np.ndarray, np.ndarray]:
+    """Word-level start/end logits of one window whose units are WordPieces.
+
+    ``start_logits``/``end_logits`` cover the window's units (passage units ``window_start`` ...);
+    ``unit_words`` maps every passage unit to its word. A word may start where its FIRST piece
+    is in the window (its logit there) and end where its LAST piece is (its logit there);
+    elsewhere the word's logit is ``-inf``. Returns ``(first_word, word_start, word_end)`` over
+    the words ``first_word ...`` touched by the window.
+    """
+    start = np.asarray(start_logits, dtype=np.float64).reshape(-1)
+    end = np.asarray(end_logits, dtype=np.float64).reshape(-1)
+    words = np.asarray(unit_words, dtype=np.int64)
+    n = len(start)
+    if n == 0:
+        return 0, np.zeros(0), np.zeros(0)
+    lo, hi = int(words[window_start]), int(words[window_start + n - 1])
+    w_start = np.full(hi - lo + 1, -np.inf)
+    w_end = np.full(hi - lo + 1, -np.inf)
+    for p in range(n):
+        u = window_start + p
+        w = int(words[u])
+        if u == 0 or words[u - 1] != w:
+            w_start[w - lo] = start[p]
+        if u == len(words) - 1 or words[u + 1] != w:
+            w_end[w - lo] = end[p]
+    return lo, w_start, w_end

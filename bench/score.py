@@ -1,0 +1,146 @@
+"""Benchmark: score 10,000 questions (with ASR text, so both splits) on one CPU core.
+
+Builds a synthetic data set shaped like the Spoken SQuAD test set (about 5 sentences and 130
+words per passage, 2.6 questions per passage, 1-3 reference answers, ~22 % WER ASR text), then
+times ``speechbert.bin.score_sqa`` end to end (reading, aligning, scoring, writing) and prints the
+time and its ratio to the 5 s budget.
+
+Usage:
+    tools/venv/bin/python bench/score.py [--questions 10000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core: keep numpy's BLAS (unused here, but imported) from spreading out.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+BUDGET_S = 5.0
+VOCAB = [f"w{i}" for i in range(3000)] + ["the", "a", "of", "in", "and", "to", "is", "was"]
+
+
+def make_set(root: Path, n_questions: int, seed: int = 0) -> tuple[Path, Path]:
+    rng = random.Random(seed)
+    text, asr, contexts, utt2dur, questions, preds = {}, {}, {}, {}, [], []
+    q = 0
+    c = 0
+    while q < n_questions:
+        cid = f"test-{c // 50:04d}-{c % 50:04d}"
+        c += 1
+        utts, words, times, t = [], [], [], 0.0
+        for s in range(rng.randint(3, 7)):
+            utt = f"{cid}-{s:03d}"
+            ws = [rng.choice(VOCAB) for _ in range(rng.randint(15, 40))]
+            hyp = []
+            for w in ws:  # ~22 % WER: substitutions, deletions, insertions
+                r = rng.random()
+                if r < 0.12:
+                    hyp.append(rng.choice(VOCAB))
+                elif r < 0.17:
+                    continue
+                else:
+                    hyp.append(w)
+                if rng.random() < 0.05:
+                    hyp.append(rng.choice(VOCAB))
+            text[utt], asr[utt] = " ".join(ws), " ".join(hyp)
+            dur = 0.35 * len(ws) + 0.2
+            for i in range(len(ws)):
+                times.append((t + 0.1 + 0.35 * i, t + 0.1 + 0.35 * i + 0.3))
+            utt2dur[utt] = dur
+            t += dur
+            utts.append(utt)
+            words += ws
+        contexts[cid] = utts
+        passage = " ".join(words)
+        starts, pos = [], 0
+        for w in words:
+            pos = passage.index(w, pos)
+            starts.append(pos)
+            pos += len(w)
+        for _ in range(rng.choice((2, 3, 3))):
+            spans = []
+            for _ in range(rng.randint(1, 3)):
+                first = rng.randrange(len(words) - 6)
+                spans.append((first, first + rng.randint(0, 5)))
+            qid = f"{q:024x}"
+            questions.append({
+                "id": qid, "context_id": cid, "question": "what is it",
+                "answers": [{"text": " ".join(words[f:l + 1]), "char_start": starts[f]} for f, l in spans],
+                "answer_word_spans": [[f, l] for f, l in spans],
+                "answer_time_spans": [None if rng.random() < 0.02 else
+                                      [round(times[f][0], 3), round(times[l][1], 3)] for f, l in spans]})
+            pf = max(0, spans[0][0] + rng.randint(-3, 3))
+            pl = min(len(words) - 1, pf + rng.randint(0, 6))
+            if rng.random() > 0.01:  # a few missing predictions
+                preds.append({"id": qid, "context_id": cid, "word_span": [pf, pl],
+                              "words": " ".join(words[pf:pl + 1]), "start": round(times[pf][0], 3),
+                              "end": round(times[pl][1], 3), "score": 1.0, "nbest": []})
+            q += 1
+    data = root / "data" / "test"
+    data.mkdir(parents=True)
+
+    def table(name: str, d: dict) -> None:
+        (data / name).write_text("".join(f"{k} {v}\n" for k, v in sorted(d.items())), encoding="utf-8")
+
+    table("text", text)
+    table("text.asr", asr)
+    table("utt2dur", {k: f"{v:.3f}" for k, v in utt2dur.items()})
+    table("contexts", {k: " ".join(v) for k, v in contexts.items()})
+    (data / "questions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in questions), encoding="utf-8")
+    pred = root / "exp" / "bench" / "decode_test" / "predictions.jsonl"
+    pred.parent.mkdir(parents=True)
+    pred.write_text("".join(json.dumps(x) + "\n" for x in preds), encoding="utf-8")
+    return data, pred
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    try:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    except (AttributeError, OSError):
+        pass
+    from speechbert.bin import score_sqa
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        data, pred = make_set(root, args.questions)
+        n_ctx = sum(1 for _ in open(data / "contexts", encoding="utf-8"))
+        n_utt = sum(1 for _ in open(data / "text", encoding="utf-8"))
+        print(f"synthetic set: {args.questions} questions, {n_ctx} passages, {n_utt} utterances")
+        argv = ["--data", str(data), "--predictions", str(pred), "--out_dir", str(pred.parent),
+                "--verbose", "0"]
+        best = float("inf")
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                rc = score_sqa.main(argv)
+            dt = time.perf_counter() - t0
+            if rc != 0:
+                raise SystemExit(f"score_sqa failed with exit status {rc}")
+            best = min(best, dt)
+        res = json.loads((pred.parent / "result.json").read_text(encoding="utf-8"))
+        o = res["overall"]
+        print(f"FF1 {o['ff1']:.2f}  AOS {o['aos']:.2f}  EM {o['em']:.2f}  F1 {o['f1']:.2f}  "
+              f"WER {res['wer']['wer']:.2f}  "
+              f"with-ASR-error questions {res['by_asr_error']['with_asr_error']['questions']}")
+        print(f"score_sqa on {args.questions} questions: {best:.3f} s (best of {args.repeat}); "
+              f"budget {BUDGET_S:.1f} s; ratio {best / BUDGET_S:.3f} "
+              f"({'within' if best <= BUDGET_S else 'OVER'} budget)")
+
+
+if __name__ == "__main__":
+    main()

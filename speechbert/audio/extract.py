@@ -1,0 +1,111 @@
+"""The feature stage for one job: wav.scp (+ segments) -> ``ark,scp`` + ``utt2num_frames``.
+
+Outputs appear only when the whole job succeeds: the archive, scp and utt2num_frames are
+written under temporary names and renamed at the end, and the scp refers to the final archive
+path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import kaldiio
+
+from speechbert.audio.features import FeatureExtractor
+from speechbert.audio.wav_io import WavSource
+from speechbert.errors import DataError
+from speechbert.io.atomic import atomic_path
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ExtractSummary:
+    """What one extraction job did."""
+
+    num_done: int = 0
+    num_frames: int = 0
+    num_resampled: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str | Path,
+                   out_scp: str | Path, out_utt2num_frames: str | Path | None = None, *,
+                   skip_bad_utts: bool = False) -> ExtractSummary:
+    """Compute features for every utterance of ``source`` and write them with kaldiio.
+
+    The scp lines name ``out_ark`` exactly as given (pass an absolute path for an scp that
+    works from any directory).
+
+    Raises:
+        DataError: naming the utterance, for the first bad utterance (unless
+            ``skip_bad_utts``), or if no utterance produced features.
+    """
+    out_ark, out_scp = Path(out_ark), Path(out_scp)
+    summary = ExtractSummary()
+    num_frames: list[tuple[str, int]] = []
+    out_scp.parent.mkdir(parents=True, exist_ok=True)
+    fd, raw_scp = tempfile.mkstemp(prefix=f".{out_scp.name}.", suffix=".raw", dir=out_scp.parent)
+    os.close(fd)
+    try:
+        with atomic_path(out_ark) as tmp_ark:
+            with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{raw_scp}") as writer:
+                for utt in source.keys():
+                    try:
+                        samples, _ = source.load(utt)
+                        feats = extractor(samples, utt)
+                    except DataError as e:
+                        if not skip_bad_utts:
+                            raise _with_key(e, utt) from None
+                        logger.warning("skipping %s: %s", utt, e)
+                        summary.skipped.append(utt)
+                        continue
+                    writer(utt, feats)
+                    num_frames.append((utt, feats.shape[0]))
+                    summary.num_done += 1
+                    summary.num_frames += feats.shape[0]
+            if summary.num_done == 0:
+                raise DataError(f"no utterance produced features ({len(summary.skipped)} skipped)",
+                                source.wav_scp)
+            scp_lines = _final_scp_lines(raw_scp, str(tmp_ark), str(out_ark))
+        # The archive is in place now; the scp and utt2num_frames follow, each atomically.
+        # (Renamed but not fsync'ed, like the archive: two fsyncs cost as much as extracting
+        # ~15 s of audio, and a crashed job is re-run anyway.)
+        _write_lines(out_scp, scp_lines)
+        if out_utt2num_frames is not None:
+            _write_lines(out_utt2num_frames, [f"{utt} {n}\n" for utt, n in num_frames])
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(raw_scp)
+    summary.num_resampled = source.num_resampled
+    return summary
+
+
+def _write_lines(path: str | Path, lines: list[str]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.writelines(lines)
+
+
+def _with_key(err: DataError, utt: str) -> DataError:
+    """Make sure an error names the utterance (errors from the extractor may lack the file)."""
+    if err.key is not None or utt in str(err):
+        return err
+    return DataError(str(err), key=utt)
+
+
+def _final_scp_lines(raw_scp: str, tmp_ark: str, final_ark: str) -> list[str]:
+    """The scp lines kaldiio wrote, with the temporary archive path replaced by the final one."""
+    lines = []
+    with open(raw_scp, encoding="utf-8") as src:
+        for line in src:
+            utt, loc = line.rstrip("\n").split(" ", 1)
+            path, offset = loc.rsplit(":", 1)
+            if path != tmp_ark:
+                raise RuntimeError(f"unexpected archive path {path!r} in {raw_scp}")
+            lines.append(f"{utt} {final_ark}:{offset}\n")
+    return lines

@@ -1,0 +1,117 @@
+"""Score SQA predictions of one system on one data set: ``result.json`` and ``result.md``.
+
+Usage:
+    python -m speechbert.bin.score_sqa --data data/test \\
+        --predictions exp/x/decode_test/predictions.jsonl --out_dir exp/x/decode_test \\
+        [--asr_text data/test/text.asr] [--system_name e2e]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from speechbert.bin.cli import get_base_parser, run_main
+from speechbert.errors import ConfigError, DataError
+from speechbert.io.atomic import atomic_open
+from speechbert.io.kaldi_table import read_table, write_table
+from speechbert.io.sqa_data import load_sqa_set
+from speechbert.metrics.sqa_scoring import (DEFAULT_WER_EDGES, ERROR_RULES, format_result_md,
+                                            parse_wer_edges, passage_asr_table, read_predictions,
+                                            score_sqa)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = get_base_parser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, help="data directory (text, contexts, questions.jsonl)")
+    parser.add_argument("--predictions", required=True, help="predictions.jsonl of the system")
+    parser.add_argument("--out_dir", required=True, help="where result.json and result.md go")
+    parser.add_argument("--asr_text", default=None,
+                        help="ASR transcript table <utt> <words> for the WER and the splits "
+                             "(default: <data>/text.asr if it exists; 'none' to disable)")
+    parser.add_argument("--system_name", default=None,
+                        help="row name in RESULTS.md (default: the name of the experiment directory)")
+    parser.add_argument("--wer_buckets", default=",".join(f"{e:g}" for e in DEFAULT_WER_EDGES),
+                        help="passage-WER bucket edges in percent: 0,10,20,40 gives "
+                             "0, (0,10], (10,20], (20,40], >40")
+    parser.add_argument("--error_rule", default="any", choices=ERROR_RULES,
+                        help="a question is in the 'ASR error' split if any / the first / all of its "
+                             "reference answer spans hold an ASR error")
+    parser.add_argument("--frame_shift", type=float, default=0.01, help="frame length of ff1_pooled (s)")
+    parser.add_argument("--per_question", default=None,
+                        help="optional JSON-lines file of per-question scores")
+    parser.add_argument("--per_passage_wer", default=None,
+                        help="optional Kaldi table <context_id> <WER%%> <errors> <ref_words> (needs ASR text)")
+    return parser
+
+
+def _default_system_name(predictions: Path) -> str:
+    # exp/<name>/decode_<set>/predictions.jsonl -> <name>
+    parent = predictions.resolve().parent
+    return parent.parent.name if parent.name.startswith("decode") else parent.name
+
+
+def run(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    edges = parse_wer_edges(args.wer_buckets)
+    sqa = load_sqa_set(data, require_utt2dur=False)
+    by_id = {q["id"]: q for q in sqa.questions}
+    predictions = read_predictions(args.predictions, by_id)
+    asr_path: Path | None = None
+    if args.asr_text is None:
+        if (data / "text.asr").is_file():
+            asr_path = data / "text.asr"
+    elif args.asr_text.lower() != "none":
+        asr_path = Path(args.asr_text)
+        if not asr_path.is_file():
+            raise DataError("no such file (--asr_text)", asr_path)
+    asr_text = read_table(asr_path, allow_empty_value=True) if asr_path is not None else None
+    if args.per_passage_wer and asr_text is None:
+        raise ConfigError("--per_passage_wer needs an ASR transcript (--asr_text or <data>/text.asr)")
+    alignment = passage_asr_table(sqa, asr_text) if asr_text is not None else None
+    result, scores = score_sqa(sqa, predictions, asr_text=asr_text, wer_edges=edges,
+                               error_rule=args.error_rule, frame_shift=args.frame_shift,
+                               asr_alignment=alignment)
+    header = {
+        "system_name": args.system_name or _default_system_name(Path(args.predictions)),
+        "data": str(data),
+        "data_set": data.resolve().name,
+        "predictions": str(args.predictions),
+        "asr_text": None if asr_path is None else str(asr_path),
+    }
+    result = {**header, **result}
+    out_dir = Path(args.out_dir)
+    c = result["counts"]
+    if c["missing_predictions"]:
+        logging.warning("%d of %d questions have no prediction and score 0",
+                        c["missing_predictions"], c["questions"])
+    if c["null_time_references"] or c["questions_without_time_reference"]:
+        logging.info("%d unaligned reference spans excluded; %d questions without an aligned reference "
+                     "are not in FF1/AOS", c["null_time_references"], c["questions_without_time_reference"])
+    if args.per_question:
+        with atomic_open(args.per_question) as f:
+            for s in scores:
+                f.write(json.dumps(s.as_dict()) + "\n")
+    if args.per_passage_wer and alignment is not None:
+        write_table(args.per_passage_wer,
+                    {cid: f"{a.wer:.2f} {a.errors} {a.ref_words}" for cid, a in alignment[0].items()})
+    with atomic_open(out_dir / "result.json") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    md = format_result_md(result)
+    with atomic_open(out_dir / "result.md") as f:
+        f.write(md)
+    print(md)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(run, get_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Neural networks: the BERT encoder (HF-weight compatible), its heads, the audio word encoder.
+
+Public API (see each module's docstring for details)::
+
+    from speechbert.nets import (BertConfig, BertEncoder, BertModel, BertOutput, MLMHead, SpanHead,
+                                 load_pretrained_bert, read_pretrained_bert, PretrainedBert,
+                                 AudioWordEncoder, AudioWordEncoderConfig, masked_reconstruction_loss)
+
+    bert = load_pretrained_bert(bert_dir, num_hidden_layers=2, type_vocab_size=3)
+    hidden = bert(input_ids, attention_mask, token_type_ids)[0]            # B x T x H
+    text_vecs = bert.embed_tokens(input_ids)                                # raw embeddings
+    hidden = bert(word_embeds=mixed_vecs, attention_mask=m, token_type_ids=t)[0]
+    mlm = MLMHead(bert.config, bert.word_embeddings)       # or read_pretrained_bert(...).mlm_head()
+    start_logits, end_logits = SpanHead(bert.config.hidden_size)(hidden, mask=allowed)
+    awe = AudioWordEncoder(AudioWordEncoderConfig(input_dim=39, output_size=bert.config.hidden_size))
+    vecs, recon = awe(feats, lengths)
+"""
+
+from speechbert.nets.audio_word_encoder import (
+    AudioWordEncoder,
+    AudioWordEncoderConfig,
+    AudioWordOutput,
+    length_mask,
+    masked_reconstruction_loss,
+)
+from speechbert.nets.bert import BertEncoder, BertModel, BertOutput
+from speechbert.nets.config import BertConfig
+from speechbert.nets.heads import MLMHead, SpanHead
+from speechbert.nets.pretrained import (
+    PretrainedBert,
+    load_pretrained_bert,
+    map_hf_state_dict,
+    read_pretrained_bert,
+    resolve_bert_dir,
+)
+
+__all__ = [
+    "AudioWordEncoder", "AudioWordEncoderConfig", "AudioWordOutput", "BertConfig", "BertEncoder",
+    "BertModel", "BertOutput", "MLMHead", "PretrainedBert", "SpanHead", "length_mask",
+    "load_pretrained_bert", "map_hf_state_dict", "masked_reconstruction_loss", "read_pretrained_bert",
+    "resolve_bert_dir",
+]

@@ -1,0 +1,282 @@
+"""Pieces shared by the SpeechBERT training tasks: options, BERT/tokenizer loading, data sets,
+audio word encoder configuration, padding and partial checkpoint loading."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+import yaml
+
+from speechbert.bin.cli import ArgumentParser, str2bool
+from speechbert.errors import ConfigError
+from speechbert.tasks.word_segments import SpokenCorpus
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------- tokenizer
+
+
+class PieceVocab:
+    """WordPiece ids of passage words and the special token ids, from a BERT ``vocab.txt``.
+
+    Thin adapter over :mod:`speechbert.text.wordpiece`; word → ids is cached because passages
+    repeat words a lot.
+    """
+
+    def __init__(self, vocab_file: str | Path) -> None:
+        from speechbert.text.wordpiece import WordPieceTokenizer
+
+        self.vocab_file = Path(vocab_file)
+        self.tokenizer = WordPieceTokenizer.from_vocab_file(self.vocab_file)
+        tok = self.tokenizer
+        self.vocab_size = tok.vocab_size
+        self.pad_id, self.unk_id, self.cls_id = tok.pad_id, tok.unk_id, tok.cls_id
+        self.sep_id, self.mask_id = tok.sep_id, tok.mask_id
+        self._cache: dict[str, list[int]] = {}
+
+    def word_ids(self, word: str) -> list[int]:
+        """The WordPiece ids of one (normalized) word; never empty (``[UNK]`` at worst)."""
+        ids = self._cache.get(word)
+        if ids is None:
+            ids = self.tokenizer.convert_tokens_to_ids(self.tokenizer.word_to_pieces(word)) or [self.unk_id]
+            self._cache[word] = ids
+        return ids
+
+    def text_ids(self, text: str, max_len: int | None = None) -> list[int]:
+        """Ids of a whitespace-separated text (no specials), truncated to ``max_len`` pieces."""
+        out: list[int] = []
+        for w in text.split():
+            out.extend(self.word_ids(w))
+        return out if max_len is None else out[:max_len]
+
+
+_VOCABS: dict[str, PieceVocab] = {}
+
+
+def load_vocab(bert_dir: str | Path) -> PieceVocab:
+    """The (cached) :class:`PieceVocab` of a BERT directory."""
+    from speechbert.nets import resolve_bert_dir
+
+    path = resolve_bert_dir(bert_dir) / "vocab.txt"
+    key = str(path)
+    if key not in _VOCABS:
+        if not path.is_file():
+            raise ConfigError(f"{path}: the BERT directory has no vocab.txt")
+        _VOCABS[key] = PieceVocab(path)
+    return _VOCABS[key]
+
+
+# ------------------------------------------------------------------------------------ options
+
+
+def add_bert_arguments(parser: ArgumentParser, inherit: bool = False) -> None:
+    """``--bert_dir`` and the BERT size/regularisation overrides.
+
+    With ``inherit``, ``--bert_layers`` defaults to the initialising experiment's value.
+    """
+    a = parser.add_argument
+    a("--bert_dir", required=True,
+      help="local Hugging Face BERT directory (config.json, weights, vocab.txt)")
+    a("--bert_layers", type=int, default=None if inherit else 0,
+      help="keep only the first N transformer layers of the checkpoint (0: all)"
+           + (" (default: from the initialising experiment's config.yaml, else 0)" if inherit else ""))
+    a("--bert_dropout", type=float, default=None,
+      help="hidden and attention dropout of the transformer (default: the checkpoint's)")
+
+
+def add_corpus_arguments(parser: ArgumentParser, splits: Sequence[str] = ("train", "valid"),
+                         with_ctm: bool = True) -> None:
+    """``--<split>_data/_dump/_ctm`` for each split, ``--cmvn``, ``--max_word_frames``."""
+    a = parser.add_argument
+    for split in splits:
+        a(f"--{split}_data", required=split == "train", default=None,
+          help=f"{split} data directory (contexts, text, questions.jsonl, utt2dur)")
+        a(f"--{split}_dump", default=None, help=f"{split} feature directory (feats.scp, utt2num_frames, frame_shift)")
+        if with_ctm:
+            a(f"--{split}_ctm", default=None, help=f"{split} word alignment (exp/align/<set>/word.ctm)")
+    a("--cmvn", default=None, help="global CMVN stats of the training set (dump/<train>/cmvn.ark); none: raw features")
+    a("--max_word_frames", type=int, default=0,
+      help="keep at most N evenly spaced frames of a spoken word (0: all frames)")
+
+
+def add_audio_encoder_arguments(parser: ArgumentParser, inherit: bool) -> None:
+    """The ``--awe_*`` options of the audio word encoder.
+
+    With ``inherit`` (pre-training, fine-tuning) they default to ``None``: the value is then
+    taken from the experiment whose model initialises the audio encoder (its ``config.yaml``).
+    """
+    a = parser.add_argument
+    d = (lambda v: None) if inherit else (lambda v: v)  # noqa: E731
+    suffix = " (default: from the initialising experiment's config.yaml)" if inherit else ""
+    a("--awe_hidden_size", type=int, default=d(256), help="audio word encoder RNN size per direction" + suffix)
+    a("--awe_layers", type=int, default=d(1), help="audio word encoder RNN layers" + suffix)
+    a("--awe_bidirectional", type=str2bool, default=d(True), help="bidirectional encoder RNN" + suffix)
+    a("--awe_rnn_type", default=d("gru"), choices=["gru", "lstm"], help="RNN cell" + suffix)
+    a("--awe_decoder_hidden_size", type=int, default=d(256), help="reconstruction decoder RNN size" + suffix)
+    a("--awe_dropout", type=float, default=d(0.0), help="dropout between RNN layers" + suffix)
+
+
+AWE_DEFAULTS = {"awe_hidden_size": 256, "awe_layers": 1, "awe_bidirectional": True, "awe_rnn_type": "gru",
+                "awe_decoder_hidden_size": 256, "awe_dropout": 0.0, "bert_layers": 0}
+AWE_OPTIONS = tuple(k for k in AWE_DEFAULTS if k.startswith("awe_"))
+#: model-shape options a later stage takes over from the experiment that initialises it
+INHERITED_MODEL_OPTIONS = AWE_OPTIONS + ("bert_layers", "feat_dim")
+
+
+def read_exp_config(checkpoint: str | Path) -> dict[str, Any]:
+    """The resolved ``config.yaml`` of the experiment a checkpoint file belongs to ({} if none)."""
+    path = Path(checkpoint).parent / "config.yaml"
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    return data if isinstance(data, dict) else {}
+
+
+def inherit_model_options(args: argparse.Namespace, checkpoint: str | Path | None,
+                          names: Sequence[str] = INHERITED_MODEL_OPTIONS, depth: int = 0) -> None:
+    """Fill ``None`` model-shape options of ``args`` from the initialising experiment's config.
+
+    Follows the chain (fine-tuning → pre-training → joint embedding) through each config's own
+    ``init_model`` / ``init_audio_encoder``; what is still unset gets the built-in default.
+    """
+    missing = [n for n in names if getattr(args, n, None) is None]
+    if missing and checkpoint and depth < 5:
+        cfg = read_exp_config(checkpoint)
+        for n in missing:
+            if cfg.get(n) is not None:
+                setattr(args, n, cfg[n])
+        parent = cfg.get("init_model") or cfg.get("init_audio_encoder")
+        if parent:
+            inherit_model_options(args, parent, names, depth + 1)
+    if depth == 0:
+        for n in names:
+            if getattr(args, n, None) is None and n in AWE_DEFAULTS:
+                setattr(args, n, AWE_DEFAULTS[n])
+
+
+def build_audio_encoder(args: argparse.Namespace, feat_dim: int, output_size: int) -> torch.nn.Module:
+    """The audio word encoder the ``--awe_*`` options describe."""
+    from speechbert.nets import AudioWordEncoder, AudioWordEncoderConfig
+
+    return AudioWordEncoder(AudioWordEncoderConfig(
+        input_dim=int(feat_dim), output_size=int(output_size), hidden_size=int(args.awe_hidden_size),
+        num_layers=int(args.awe_layers), bidirectional=bool(args.awe_bidirectional),
+        rnn_type=str(args.awe_rnn_type), decoder_hidden_size=int(args.awe_decoder_hidden_size),
+        dropout=float(args.awe_dropout)))
+
+
+def read_bert(args: argparse.Namespace, type_vocab_size: int | None = None):
+    """The pretrained BERT of ``--bert_dir`` with ``--bert_layers``/``--bert_dropout`` applied."""
+    from speechbert.nets import read_pretrained_bert
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "bert_layers", 0):
+        overrides["num_hidden_layers"] = int(args.bert_layers)
+    if getattr(args, "bert_dropout", None) is not None:
+        overrides["hidden_dropout_prob"] = float(args.bert_dropout)
+        overrides["attention_probs_dropout_prob"] = float(args.bert_dropout)
+    if type_vocab_size is not None:
+        overrides["type_vocab_size"] = type_vocab_size
+    return read_pretrained_bert(args.bert_dir, **overrides)
+
+
+# --------------------------------------------------------------------------------------- data
+
+_CORPORA: dict[tuple, SpokenCorpus] = {}
+
+
+def load_corpus(args: argparse.Namespace, split: str, unaligned: str = "drop",
+                text_name: str = "text") -> SpokenCorpus | None:
+    """The (per-process cached) spoken corpus of ``--<split>_data/_dump/_ctm``; ``None`` if unset."""
+    data = getattr(args, f"{split}_data", None)
+    if not data:
+        return None
+    dump = getattr(args, f"{split}_dump", None)
+    if not dump:
+        raise ConfigError(f"--{split}_data is set but --{split}_dump is not")
+    ctm = getattr(args, f"{split}_ctm", None)
+    key = (str(data), str(dump), str(ctm), str(args.cmvn), unaligned, int(args.max_word_frames), text_name)
+    if key not in _CORPORA:
+        _CORPORA[key] = SpokenCorpus.load(data, dump, ctm, args.cmvn, unaligned=unaligned,
+                                          max_word_frames=int(args.max_word_frames), text_name=text_name)
+    return _CORPORA[key]
+
+
+def pad_feats(mats: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack variable-length ``T_i x D`` segments into ``N x T x D`` zeros-padded + ``N`` lengths."""
+    if not mats:
+        return torch.zeros(0, 1, 1), torch.zeros(0, dtype=torch.long)
+    dim = mats[0].shape[1]
+    max_len = max(len(m) for m in mats)
+    out = np.zeros((len(mats), max_len, dim), dtype=np.float32)
+    for i, m in enumerate(mats):
+        out[i, : len(m)] = m
+    return torch.from_numpy(out), torch.tensor([len(m) for m in mats], dtype=torch.long)
+
+
+def pad_ids(seqs: Sequence[Sequence[int]], pad: int = 0) -> torch.Tensor:
+    """``B x max_len`` long tensor of padded id lists."""
+    max_len = max((len(s) for s in seqs), default=0)
+    out = torch.full((len(seqs), max(max_len, 1)), pad, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        if len(s):
+            out[i, : len(s)] = torch.as_tensor(list(s), dtype=torch.long)
+    return out
+
+
+def item_rng(seed: int, epoch_salt: int, index: int) -> np.random.Generator:
+    """A generator that depends only on its arguments (not on global or worker state)."""
+    return np.random.default_rng([int(seed) & 0x7FFFFFFF, int(epoch_salt) & 0x7FFFFFFF, int(index)])
+
+
+# ------------------------------------------------------------------------- checkpoint loading
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Model parameters from a trainer output file (``model.avg.pt``, ``*.best``, a snapshot)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such model file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
+        raise ConfigError(f"{path}: cannot read model parameters ({type(e).__name__}: {e})") from None
+    if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], Mapping):
+        obj = obj["model"]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ConfigError(f"{path}: not a state dict of tensors")
+    return dict(obj)
+
+
+def load_submodule(module: torch.nn.Module, path: str | Path, src_prefix: str, what: str,
+                   required: bool = True) -> list[str]:
+    """Load the keys of ``path`` starting with ``src_prefix`` into ``module`` (prefix stripped).
+
+    Returns the module's keys that the file did not provide. Raises ``ConfigError`` when the file
+    has no such keys (with ``required``), or shapes disagree.
+    """
+    state = read_state_dict(path)
+    sub = {k[len(src_prefix):]: v for k, v in state.items() if k.startswith(src_prefix)}
+    if not sub and required:
+        raise ConfigError(f"{path}: no parameters under {src_prefix!r}: not a {what} model")
+    own = module.state_dict()
+    bad = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+           for k, v in sub.items() if k in own and own[k].shape != v.shape]
+    if bad:
+        raise ConfigError(f"{path}: the {what} does not match this configuration (different sizes; "
+                          f"check the model options): {'; '.join(bad[:5])}")
+    unexpected = sorted(set(sub) - set(own))
+    if unexpected:
+        raise ConfigError(f"{path}: unexpected {what} parameters {unexpected[:5]}")
+    missing = sorted(set(own) - set(sub))
+    module.load_state_dict(sub, strict=False)
+    logger.info("initialised %s from %s (%d tensors%s)", what, path, len(sub),
+                f"; not in the file: {missing[:5]}" if missing else "")
+    return missing

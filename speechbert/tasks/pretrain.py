@@ -1,0 +1,380 @@
+"""Stage 6: cross-modal masked-language-model pre-training over text tokens and audio words.
+
+One BERT-style transformer, initialised from the pretrained text BERT (``--bert_dir``, optionally
+truncated to ``--bert_layers``), reads sequences built from each training passage (inputs in
+``--pretrain_inputs``, every passage window yields one sequence per kind):
+
+- ``paired``: ``[CLS] passage WordPieces [SEP] the same passage's audio words [SEP]``,
+- ``audio``:  ``[CLS] audio words [SEP]``,
+- ``text``:   ``[CLS] passage WordPieces [SEP]``.
+
+Text positions are masked with probability ``--text_mask_prob``, audio words with
+``--audio_mask_prob``, independently (also within a paired sequence). A masked position becomes
+``[MASK]`` (``--mask_token_prob``), a random vocabulary token (``--random_token_prob``) or stays
+as it is (the rest), as in BERT. Every masked position is predicted as text through the MLM head
+tied to the word embeddings: a masked text token as itself, a masked audio word as its first
+WordPiece or as all its pieces (``--audio_target first|all``; ``all`` averages the
+cross-entropy of the pieces, and a prediction counts as right when it is any of them).
+
+Masking is drawn inside the model from the torch generator (so a resumed run continues
+exactly); validation uses a fixed seed, so epochs are compared on the same masks.
+Validation metrics: ``valid.acc_audio_mlm`` (masked audio words) and ``valid.acc_text_mlm``.
+
+The audio word encoder comes from the joint-embedding experiment (``--init_audio_encoder``; its
+``--awe_*`` sizes are read from that experiment's ``config.yaml``) and is trained along
+(or frozen with ``--freeze_audio_encoder true``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+from speechbert.bin.cli import ArgumentParser, str2bool
+from speechbert.errors import ConfigError, DataError
+from speechbert.tasks.abs_task import AbsTask
+from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
+                                     AWE_OPTIONS, add_corpus_arguments, build_audio_encoder, inherit_model_options,
+                                     load_corpus, load_vocab, pad_ids, read_bert)
+from speechbert.tasks.joint_embedding import feat_dim_of
+from speechbert.tasks.mixed_inputs import MixedEncoder, collate_mixed
+from speechbert.tasks.span_decoding import make_windows
+from speechbert.tasks.word_segments import SpokenCorpus
+
+logger = logging.getLogger(__name__)
+
+INPUT_KINDS = ("paired", "audio", "text")
+#: first id drawn for random replacement tokens (BERT vocabularies keep specials/unused below it)
+_FIRST_RANDOM_ID = 999
+
+
+class CrossModalMLM(nn.Module):
+    """Mixed text/audio encoder + tied MLM head, with masking done in ``forward``."""
+
+    def __init__(self, encoder: MixedEncoder, mlm_head: nn.Module, *, mask_id: int, vocab_size: int,
+                 text_mask_prob: float = 0.15, audio_mask_prob: float = 0.15, mask_token_prob: float = 0.8,
+                 random_token_prob: float = 0.1, audio_target: str = "first", eval_seed: int = 1234) -> None:
+        super().__init__()
+        if audio_target not in ("first", "all"):
+            raise ConfigError(f"--audio_target {audio_target!r}: expected 'first' or 'all'")
+        for name, v in (("text_mask_prob", text_mask_prob), ("audio_mask_prob", audio_mask_prob),
+                        ("mask_token_prob", mask_token_prob), ("random_token_prob", random_token_prob)):
+            if not 0.0 <= v <= 1.0:
+                raise ConfigError(f"--{name} must be in [0, 1], got {v}")
+        if mask_token_prob + random_token_prob > 1.0:
+            raise ConfigError("--mask_token_prob + --random_token_prob must be <= 1")
+        self.encoder = encoder
+        self.mlm_head = mlm_head
+        self.mask_id = mask_id
+        self.vocab_size = vocab_size
+        self.text_mask_prob = text_mask_prob
+        self.audio_mask_prob = audio_mask_prob
+        self.mask_token_prob = mask_token_prob
+        self.random_token_prob = random_token_prob
+        self.audio_target = audio_target
+        self.eval_seed = eval_seed
+
+    # State-dict names: encoder.bert.*, encoder.audio_encoder.*, mlm_head.* -- fine-tuning
+    # initialises from everything under "encoder".
+
+    def _replacement(self, ids: torch.Tensor, u: torch.Tensor, gen: Optional[torch.Generator]) -> torch.Tensor:
+        """BERT's 80/10/10: ``[MASK]`` / random token / unchanged, by the uniform draws ``u``."""
+        low = min(_FIRST_RANDOM_ID, self.vocab_size - 1)
+        rand_ids = torch.randint(low, self.vocab_size, ids.shape, generator=gen, device=ids.device)
+        out = torch.where(u < self.mask_token_prob, torch.full_like(ids, self.mask_id), ids)
+        use_rand = (u >= self.mask_token_prob) & (u < self.mask_token_prob + self.random_token_prob)
+        return torch.where(use_rand, rand_ids, out)
+
+    def masked_predictions(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor,
+                           attention_mask: torch.Tensor, text_maskable: torch.Tensor,
+                           audio_targets: Optional[torch.Tensor] = None,
+                           audio_feats: Optional[torch.Tensor] = None, audio_lens: Optional[torch.Tensor] = None,
+                           audio_batch: Optional[torch.Tensor] = None, audio_pos: Optional[torch.Tensor] = None,
+                           ) -> dict[str, torch.Tensor]:
+        """Mask, encode and predict; returns per-masked-position losses and correctness."""
+        device = input_ids.device
+        gen = None
+        if not self.training:
+            gen = torch.Generator(device=device)
+            gen.manual_seed(self.eval_seed)
+        ids = input_ids.clone()
+        text_masked = (torch.rand(ids.shape, generator=gen, device=device) < self.text_mask_prob) & text_maskable
+        n_audio = 0 if audio_feats is None else int(audio_feats.shape[0])
+        if n_audio:
+            audio_masked = torch.rand(n_audio, generator=gen, device=device) < self.audio_mask_prob
+        else:
+            audio_masked = torch.zeros(0, dtype=torch.bool, device=device)
+        if not bool(text_masked.any()) and not bool(audio_masked.any()):
+            # Never a batch without a target: mask the first audio word, else the first text token.
+            if n_audio:
+                audio_masked[0] = True
+            elif bool(text_maskable.any()):
+                text_masked.view(-1)[int(text_maskable.view(-1).nonzero()[0])] = True
+            else:
+                raise DataError("a pre-training batch has nothing to mask (no audio words, no text tokens)")
+        u_text = torch.rand(ids.shape, generator=gen, device=device)
+        ids = torch.where(text_masked, self._replacement(input_ids, u_text, gen), ids)
+        audio_keep = None
+        if n_audio:
+            u_audio = torch.rand(n_audio, generator=gen, device=device)
+            placeholder = input_ids[audio_batch, audio_pos]
+            replaced = self._replacement(placeholder, u_audio, gen)
+            # A masked audio word kept "unchanged" keeps its audio vector; otherwise its id is used.
+            unchanged = u_audio >= self.mask_token_prob + self.random_token_prob
+            audio_keep = ~audio_masked | unchanged
+            sel = audio_masked & ~unchanged
+            ids[audio_batch[sel], audio_pos[sel]] = replaced[sel]
+        hidden = self.encoder(ids, token_type_ids, attention_mask, audio_feats, audio_lens, audio_batch,
+                              audio_pos, audio_keep)
+        tb, tp = text_masked.nonzero(as_tuple=True)
+        text_target = input_ids[tb, tp]
+        if n_audio:
+            am = audio_masked.nonzero(as_tuple=True)[0]
+            ab, ap = audio_batch[am], audio_pos[am]
+            a_targets = audio_targets[am]
+        else:
+            ab = ap = torch.zeros(0, dtype=torch.long, device=device)
+            a_targets = torch.zeros(0, 1, dtype=torch.long, device=device)
+        pos_b = torch.cat([tb, ab])
+        pos_p = torch.cat([tp, ap])
+        logits = self.mlm_head(hidden[pos_b, pos_p]).float()
+        n_text = int(tb.numel())
+        logp = F.log_softmax(logits, dim=-1)
+        pred = logits.argmax(-1)
+        text_loss = -logp[:n_text].gather(1, text_target[:, None]).squeeze(1)
+        text_ok = pred[:n_text] == text_target
+        a_logp = logp[n_text:]
+        if self.audio_target == "first" or a_targets.numel() == 0:
+            first = a_targets[:, 0]
+            audio_loss = -a_logp.gather(1, first[:, None]).squeeze(1)
+            audio_ok = pred[n_text:] == first
+        else:
+            valid = a_targets >= 0
+            picked = a_logp.gather(1, a_targets.clamp_min(0)) * valid
+            audio_loss = -picked.sum(1) / valid.sum(1).clamp_min(1)
+            audio_ok = ((pred[n_text:, None] == a_targets) & valid).any(1)
+        return {"text_loss": text_loss, "text_ok": text_ok, "audio_loss": audio_loss, "audio_ok": audio_ok}
+
+    def forward(self, **batch: torch.Tensor) -> tuple[torch.Tensor, dict, int]:
+        out = self.masked_predictions(**batch)
+        losses = torch.cat([out["text_loss"], out["audio_loss"]])
+        ok = torch.cat([out["text_ok"], out["audio_ok"]]).float()
+        n = int(losses.numel())
+        return losses.mean(), {"acc": ok.mean().detach()}, n
+
+
+# ------------------------------------------------------------------------------------- data
+
+
+class PretrainDataset(Dataset):
+    """Sequences of every kind in ``inputs`` for every window of every fully aligned passage."""
+
+    def __init__(self, corpus: SpokenCorpus, vocab: PieceVocab, inputs: list[str], max_seq_len: int,
+                 window_words: int, window_stride: int, max_pieces: int = 8) -> None:
+        bad = [k for k in inputs if k not in INPUT_KINDS]
+        if bad or not inputs:
+            raise ConfigError(f"--pretrain_inputs {inputs}: expected some of {INPUT_KINDS}")
+        self.corpus = corpus
+        self.vocab = vocab
+        self.max_seq_len = max_seq_len
+        self.max_pieces = max_pieces
+        self.items: list[tuple[str, int, int, str]] = []
+        self.lengths: list[int] = []
+        skipped = 0
+        window_words = min(window_words, max_seq_len - 2)
+        for cid, seg in corpus.segments.items():
+            if not seg.complete:
+                skipped += 1
+                continue
+            words = seg.passage.words
+            for s, e in make_windows(len(words), window_words, min(window_stride, window_words)):
+                for kind in inputs:
+                    length = len(self._sequence_ids(cid, s, e, kind)[0])
+                    self.items.append((cid, s, e, kind))
+                    self.lengths.append(length)
+        if skipped:
+            logger.warning("pre-training: skipped %d passage(s) with unaligned utterances", skipped)
+        if not self.items:
+            raise DataError("no fully aligned passage to pre-train on")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _text_budget(self, cid: str, s: int, e: int, kind: str) -> tuple[list[int], int]:
+        """Text piece ids of words ``[s, e)`` and the audio end, fitted into ``max_seq_len``."""
+        words = self.corpus.passages[cid].words
+        if kind == "audio":
+            return [], e
+        pieces_per_word = [self.vocab.word_ids(w) for w in words[s:e]]
+        budget = self.max_seq_len - (3 if kind == "paired" else 2)
+        end = e
+        while end > s:
+            n_text = sum(len(p) for p in pieces_per_word[: end - s])
+            n_audio = (end - s) if kind == "paired" else 0
+            if n_text + n_audio <= budget:
+                break
+            end -= 1
+        text = [i for p in pieces_per_word[: end - s] for i in p]
+        return text, end
+
+    def _sequence_ids(self, cid: str, s: int, e: int, kind: str) -> tuple[list[int], list[int], list[int], int]:
+        """(input_ids, token types, audio positions, end word) of one sequence."""
+        v = self.vocab
+        words = self.corpus.passages[cid].words
+        text, end = self._text_budget(cid, s, e, kind)
+        ids = [v.cls_id]
+        types = [0]
+        audio_positions: list[int] = []
+        if kind in ("paired", "text"):
+            ids += text + [v.sep_id]
+            types += [0] * (len(text) + 1)
+        if kind in ("paired", "audio"):
+            audio_positions = list(range(len(ids), len(ids) + end - s))
+            ids += [v.word_ids(w)[0] for w in words[s:end]] + [v.sep_id]
+            types += [1] * (end - s + 1)
+        return ids, types, audio_positions, end
+
+    def __getitem__(self, index: int) -> dict:
+        cid, s, e, kind = self.items[index]
+        ids, types, audio_positions, end = self._sequence_ids(cid, s, e, kind)
+        words = self.corpus.passages[cid].words
+        maskable = [False] * len(ids)
+        if kind in ("paired", "text"):
+            first_sep = ids.index(self.vocab.sep_id)
+            for i in range(1, first_sep):
+                maskable[i] = True
+        item = {"id": f"{cid}:{s}-{e}:{kind}", "input_ids": ids, "token_type_ids": types,
+                "text_maskable": maskable, "audio_positions": audio_positions, "audio_feats": [],
+                "audio_targets": []}
+        if audio_positions:
+            item["audio_feats"] = self.corpus.word_feats(cid, range(s, end))
+            item["audio_targets"] = [self.vocab.word_ids(w)[: self.max_pieces] for w in words[s:end]]
+        return item
+
+
+def make_pretrain_collate(pad_id: int) -> Callable[[list], dict]:
+    """Collate for :class:`PretrainDataset` items."""
+
+    def collate(items: list[dict]) -> dict:
+        batch = collate_mixed(items, pad_id)
+        batch["ids"] = [it["id"] for it in items]
+        batch["text_maskable"] = pad_ids([[int(m) for m in it["text_maskable"]] for it in items], 0).bool()
+        targets = [t for it in items for t in it["audio_targets"]]
+        if targets:
+            batch["audio_targets"] = pad_ids(targets, -1)
+        return batch
+
+    return collate
+
+
+# ------------------------------------------------------------------------------------- task
+
+
+class PretrainTask(AbsTask):
+    """Stage 6: cross-modal MLM pre-training."""
+
+    name = "pretrain"
+
+    @classmethod
+    def add_task_arguments(cls, parser: ArgumentParser) -> None:
+        add_bert_arguments(parser)
+        add_corpus_arguments(parser)
+        add_audio_encoder_arguments(parser, inherit=True)
+        a = parser.add_argument
+        a("--feat_dim", type=int, default=None, help="feature dimension (default: from the training features)")
+        a("--init_audio_encoder", default=None,
+          help="joint-embedding model (exp/joint_embed/model.avg.pt) whose audio_encoder.* initialises ours")
+        a("--freeze_audio_encoder", type=str2bool, default=False, help="keep the audio word encoder fixed")
+        a("--pretrain_inputs", nargs="+", default=["paired", "audio"], choices=list(INPUT_KINDS),
+          help="sequence kinds made from every passage window")
+        a("--max_seq_len", type=int, default=256, help="longest input sequence (positions)")
+        a("--window_words", type=int, default=128, help="passage words per window")
+        a("--window_stride", type=int, default=96, help="words between the starts of consecutive windows")
+        a("--text_mask_prob", type=float, default=0.15, help="probability of masking a text token")
+        a("--audio_mask_prob", type=float, default=0.15, help="probability of masking an audio word")
+        a("--mask_token_prob", type=float, default=0.8, help="share of masked positions shown as [MASK]")
+        a("--random_token_prob", type=float, default=0.1, help="share of masked positions shown as a random token")
+        a("--audio_target", default="first", choices=["first", "all"],
+          help="text target of a masked audio word: its first WordPiece, or all its pieces")
+        a("--max_pieces", type=int, default=8, help="at most N pieces of a word as targets (--audio_target all)")
+        a("--eval_mask_seed", type=int, default=1234, help="seed of the validation masks")
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> nn.Module:
+        # The transformer size is this stage's choice; only the audio encoder's shape is inherited.
+        inherit_model_options(args, args.init_audio_encoder, names=AWE_OPTIONS + ("feat_dim",))
+        pre = read_bert(args)
+        vocab = load_vocab(args.bert_dir)
+        awe = build_audio_encoder(args, feat_dim_of(args), pre.config.hidden_size)
+        encoder = MixedEncoder(pre.encoder, awe, freeze_audio_encoder=args.freeze_audio_encoder)
+        model = CrossModalMLM(encoder, pre.mlm_head(), mask_id=vocab.mask_id, vocab_size=pre.config.vocab_size,
+                              text_mask_prob=args.text_mask_prob, audio_mask_prob=args.audio_mask_prob,
+                              mask_token_prob=args.mask_token_prob, random_token_prob=args.random_token_prob,
+                              audio_target=args.audio_target, eval_seed=args.eval_mask_seed)
+        if args.init_audio_encoder:
+            register_init(args, args.init_audio_encoder, "audio_encoder", "encoder.audio_encoder")
+        return model
+
+    @classmethod
+    def build_dataset(cls, args: argparse.Namespace, split: str) -> Dataset | None:
+        corpus = load_corpus(args, split)
+        if corpus is None:
+            return None
+        return PretrainDataset(corpus, load_vocab(args.bert_dir), list(args.pretrain_inputs), args.max_seq_len,
+                               args.window_words, args.window_stride, args.max_pieces)
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[[list], dict]:
+        return make_pretrain_collate(load_vocab(args.bert_dir).pad_id)
+
+    @classmethod
+    def validate(cls, model: nn.Module, args: argparse.Namespace, device: torch.device) -> dict[str, float]:
+        corpus = load_corpus(args, "valid")
+        if corpus is None:
+            return {}
+        vocab = load_vocab(args.bert_dir)
+        # Audio words are scored in audio-only sequences (a paired sequence could copy the text).
+        ds = PretrainDataset(corpus, vocab, ["audio", "text"], args.max_seq_len, args.window_words, args.window_stride,
+                             args.max_pieces)
+        return mlm_accuracy(model, ds, make_pretrain_collate(vocab.pad_id), device)
+
+
+def register_init(args: argparse.Namespace, path: str, src_prefix: str, dst_prefix: str) -> None:
+    """Have the trainer load ``src_prefix.*`` of ``path`` into ``dst_prefix.*`` (fresh runs only).
+
+    Uses the trainer's ``--init_param`` so that a resumed run or a model reloaded for decoding
+    does not read the initialising file again.
+    """
+    spec = f"{path}:{src_prefix}:{dst_prefix}"
+    current = list(getattr(args, "init_param", None) or [])
+    if spec not in current:
+        current.append(spec)
+    args.init_param = current
+
+
+@torch.no_grad()
+def mlm_accuracy(model: CrossModalMLM, dataset: Dataset, collate: Callable[[list], dict], device: torch.device,
+                 batch_size: int = 16) -> dict[str, float]:
+    """Masked-prediction accuracy of audio words and of text tokens over a whole data set."""
+    counts = np.zeros(4, dtype=np.int64)  # text ok, text n, audio ok, audio n
+    for start in range(0, len(dataset), batch_size):
+        batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+        batch.pop("ids", None)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        out = model.masked_predictions(**batch)
+        counts += [int(out["text_ok"].sum()), out["text_ok"].numel(),
+                   int(out["audio_ok"].sum()), out["audio_ok"].numel()]
+    metrics = {}
+    if counts[1]:
+        metrics["acc_text_mlm"] = counts[0] / counts[1]
+    if counts[3]:
+        metrics["acc_audio_mlm"] = counts[2] / counts[3]
+    logger.info("masked prediction: audio %d / %d, text %d / %d", counts[2], counts[3], counts[0], counts[1])
+    return metrics

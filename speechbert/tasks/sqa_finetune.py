@@ -1,0 +1,472 @@
+"""Stage 7: spoken question answering fine-tuning (and the text QA model of the cascade).
+
+Input: ``[CLS] question WordPieces [SEP] passage window [SEP]``; the question is type 0, the
+passage type 1. The passage is read as audio word vectors (``--input_modality audio``, the
+end-to-end SpeechBERT model) or as WordPiece tokens (``--input_modality text``: the text QA
+model; trained on reference text, fed ASR transcripts by the cascade at test time).
+
+A linear span head gives start/end logits, masked to the passage positions (and ``[CLS]``).
+Long passages are cut into windows of at most ``--window_units`` passage units (audio words or
+pieces; never more than fit after the question in ``--max_seq_len``), starting
+``--window_stride`` units apart. Training target: the first answer's word span
+(``answer_word_spans`` of questions.jsonl, written by stage 4); with WordPiece units the start is
+the first piece of the first word and the end the last piece of the last word. A window that
+does not contain the whole answer points at ``[CLS]`` (``--negative_windows cls``) or is left
+out (``drop``).
+
+Decoding (validation and :func:`predict_spans`): in every window the best spans over passage
+words (score = start + end logit, at most ``--max_answer_len`` words; with WordPiece units a
+word's start logit is its first piece's, its end logit its last piece's), then the windows of
+a question are merged keeping each word span's best score. Validation metrics: word-level
+``valid.f1`` and ``valid.em`` of the best span against the reference word spans.
+
+Library entry for the decoding stages: :func:`predict_from_exp` (a trained experiment + a data
+set → per-question n-best word spans with passage times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+from speechbert.bin.cli import ArgumentParser, str2bool
+from speechbert.errors import ConfigError, DataError
+from speechbert.io.sqa_data import read_questions
+from speechbert.tasks.abs_task import AbsTask
+from speechbert.tasks.common import (INHERITED_MODEL_OPTIONS, PieceVocab, add_audio_encoder_arguments,
+                                     add_bert_arguments, add_corpus_arguments, build_audio_encoder,
+                                     inherit_model_options, load_corpus, load_vocab, pad_ids, read_bert)
+from speechbert.tasks.joint_embedding import feat_dim_of
+from speechbert.tasks.mixed_inputs import MixedEncoder, collate_mixed
+from speechbert.tasks.pretrain import register_init
+from speechbert.tasks.span_decoding import (ScoredSpan, best_spans, best_word_f1_em, make_windows, merge_spans,
+                                            units_to_word_logits)
+from speechbert.tasks.word_segments import SpokenCorpus
+
+logger = logging.getLogger(__name__)
+
+MODALITIES = ("audio", "text")
+
+
+class SpanQAModel(nn.Module):
+    """Mixed text/audio encoder + span head; ``forward`` returns the mean start/end cross-entropy."""
+
+    def __init__(self, encoder: MixedEncoder, span_head: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.span_head = span_head
+
+    def logits(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor,
+               span_mask: torch.Tensor, **audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Start and end logits (B x L, float32), the dtype's minimum outside ``span_mask``."""
+        hidden = self.encoder(input_ids, token_type_ids, attention_mask, **audio)
+        start, end = self.span_head(hidden.float(), mask=span_mask)
+        return start, end
+
+    def forward(self, start_positions: torch.Tensor, end_positions: torch.Tensor,
+                **batch: torch.Tensor) -> tuple[torch.Tensor, dict, int]:
+        start, end = self.logits(**batch)
+        loss = (F.cross_entropy(start, start_positions) + F.cross_entropy(end, end_positions)) / 2
+        with torch.no_grad():
+            hit = (start.argmax(-1) == start_positions) & (end.argmax(-1) == end_positions)
+        return loss, {"acc_span": hit.float().mean()}, int(start_positions.shape[0])
+
+
+# ------------------------------------------------------------------------------------- data
+
+
+@dataclass
+class WindowExample:
+    """One window of one question's passage."""
+
+    question: int  # index into SQADataset.questions
+    start: int  # first passage unit of the window
+    end: int  # one past the last unit
+    target: tuple[int, int] | None  # sequence positions of the answer ((0, 0): [CLS]); None in eval
+
+
+@dataclass
+class PassageUnits:
+    """A passage as model units: WordPiece ids (text) or one placeholder per word (audio)."""
+
+    ids: list[int]
+    unit_words: np.ndarray  # passage word index of every unit
+
+
+class SQADataset(Dataset):
+    """Question × passage-window examples, for training (with targets) or decoding (all windows)."""
+
+    def __init__(self, corpus: SpokenCorpus, questions: Sequence[dict], vocab: PieceVocab, *, modality: str,
+                 max_seq_len: int, max_question_len: int, window_units: int, window_stride: int,
+                 train: bool, negative_windows: str = "cls") -> None:
+        if modality not in MODALITIES:
+            raise ConfigError(f"--input_modality {modality!r}: expected one of {MODALITIES}")
+        if negative_windows not in ("cls", "drop"):
+            raise ConfigError(f"--negative_windows {negative_windows!r}: expected 'cls' or 'drop'")
+        if max_question_len + 4 > max_seq_len:
+            raise ConfigError(f"--max_question_len {max_question_len} leaves no room for the passage in "
+                              f"--max_seq_len {max_seq_len}")
+        self.corpus, self.vocab, self.modality, self.train = corpus, vocab, modality, train
+        self.max_seq_len, self.max_question_len = max_seq_len, max_question_len
+        self.negative_windows = negative_windows
+        self.questions: list[dict] = []
+        self.question_ids: list[list[int]] = []
+        self.units: dict[str, PassageUnits] = {}
+        self.examples: list[WindowExample] = []
+        self.lengths: list[int] = []
+        skipped = {"no passage": 0, "unaligned passage": 0, "no answer word span": 0, "empty passage": 0}
+        for q in questions:
+            cid = q["context_id"]
+            if cid not in corpus.passages:
+                skipped["no passage"] += 1
+                continue
+            seg = corpus.segments[cid]
+            if modality == "audio" and not seg.complete:
+                skipped["unaligned passage"] += 1
+                continue
+            if seg.num_words == 0:
+                skipped["empty passage"] += 1
+                continue
+            answer = first_answer_span(q, seg.num_words) if train else None
+            if train and answer is None:
+                skipped["no answer word span"] += 1
+                continue
+            units = self._passage_units(cid)
+            q_ids = vocab.text_ids(q["question"], max_question_len)
+            offset = len(q_ids) + 2
+            window = max_seq_len - offset - 1
+            if window_units > 0:
+                window = min(window, window_units)
+            stride = max(1, min(window_stride, window))
+            qi = len(self.questions)
+            self.questions.append(q)
+            self.question_ids.append(q_ids)
+            for s, e in make_windows(len(units.ids), window, stride):
+                target = None
+                if train:
+                    u0, u1 = answer_units(units.unit_words, answer)
+                    if s <= u0 and u1 < e:
+                        target = (offset + u0 - s, offset + u1 - s)
+                    elif negative_windows == "cls":
+                        target = (0, 0)
+                    else:
+                        continue
+                self.examples.append(WindowExample(qi, s, e, target))
+                self.lengths.append(offset + (e - s) + 1)
+        for why, n in skipped.items():
+            if n:
+                logger.warning("%s: left out %d question(s): %s", "training" if train else "decoding", n, why)
+
+    def _passage_units(self, cid: str) -> PassageUnits:
+        if cid not in self.units:
+            words = self.corpus.passages[cid].words
+            ids: list[int] = []
+            owner: list[int] = []
+            for w, word in enumerate(words):
+                pieces = self.vocab.word_ids(word)
+                if self.modality == "audio":
+                    pieces = pieces[:1]
+                ids.extend(pieces)
+                owner.extend([w] * len(pieces))
+            self.units[cid] = PassageUnits(ids, np.asarray(owner, dtype=np.int64))
+        return self.units[cid]
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> dict:
+        ex = self.examples[index]
+        q = self.questions[ex.question]
+        cid = q["context_id"]
+        units = self._passage_units(cid)
+        q_ids = self.question_ids[ex.question]
+        v = self.vocab
+        offset = len(q_ids) + 2
+        n = ex.end - ex.start
+        ids = [v.cls_id, *q_ids, v.sep_id, *units.ids[ex.start:ex.end], v.sep_id]
+        item = {"id": f"{q['id']}:{ex.start}", "input_ids": ids,
+                "token_type_ids": [0] * offset + [1] * (n + 1), "passage_offset": offset, "n_units": n,
+                "audio_positions": [], "audio_feats": []}
+        if self.modality == "audio":
+            item["audio_positions"] = list(range(offset, offset + n))
+            item["audio_feats"] = self.corpus.word_feats(cid, units.unit_words[ex.start:ex.end].tolist())
+        if ex.target is not None:
+            item["start"], item["end"] = ex.target
+        return item
+
+
+def first_answer_span(q: dict, num_words: int) -> tuple[int, int] | None:
+    """The first answer's inclusive word span, or None when stage 4 gave none."""
+    for span in q.get("answer_word_spans") or []:
+        if span is None:
+            continue
+        a0, a1 = int(span[0]), int(span[1])
+        if not 0 <= a0 <= a1 < num_words:
+            raise DataError(f"answer word span {span} is outside the passage of {num_words} words",
+                            key=q.get("id"))
+        return a0, a1
+    return None
+
+
+def answer_units(unit_words: np.ndarray, span: tuple[int, int]) -> tuple[int, int]:
+    """First unit of the span's first word and last unit of its last word."""
+    first = int(np.searchsorted(unit_words, span[0], side="left"))
+    last = int(np.searchsorted(unit_words, span[1], side="right")) - 1
+    return first, last
+
+
+def make_sqa_collate(pad_id: int, allow_cls: bool) -> Callable[[list], dict]:
+    """Collate for :class:`SQADataset` items (targets included when the items have them)."""
+
+    def collate(items: list[dict]) -> dict:
+        batch = collate_mixed(items, pad_id)
+        batch["ids"] = [it["id"] for it in items]
+        mask = torch.zeros_like(batch["attention_mask"])
+        for b, it in enumerate(items):
+            mask[b, it["passage_offset"]: it["passage_offset"] + it["n_units"]] = True
+            if allow_cls:
+                mask[b, 0] = True
+        batch["span_mask"] = mask
+        if items and "start" in items[0]:
+            batch["start_positions"] = torch.tensor([it["start"] for it in items], dtype=torch.long)
+            batch["end_positions"] = torch.tensor([it["end"] for it in items], dtype=torch.long)
+        return batch
+
+    return collate
+
+
+# --------------------------------------------------------------------------------- decoding
+
+
+@torch.no_grad()
+def predict_spans(model: SpanQAModel, dataset: SQADataset, *, n_best: int = 5, max_answer_len: int = 30,
+                  batch_size: int = 16, device: str | torch.device = "cpu") -> dict[str, list[ScoredSpan]]:
+    """Best word spans per question id (n-best, best first) over all windows of its passage."""
+    model.eval()
+    device = torch.device(device)
+    collate = make_sqa_collate(dataset.vocab.pad_id, allow_cls=False)
+    per_question: dict[int, list[list[ScoredSpan]]] = {}
+    for first in range(0, len(dataset), batch_size):
+        idx = list(range(first, min(first + batch_size, len(dataset))))
+        items = [dataset[i] for i in idx]
+        batch = collate(items)
+        batch.pop("ids")
+        batch.pop("start_positions", None)
+        batch.pop("end_positions", None)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        start, end = model.logits(**batch)
+        start, end = start.float().cpu().numpy(), end.float().cpu().numpy()
+        for row, (i, it) in enumerate(zip(idx, items)):
+            ex = dataset.examples[i]
+            units = dataset.units[dataset.questions[ex.question]["context_id"]]
+            off, n = it["passage_offset"], it["n_units"]
+            s_log, e_log = start[row, off:off + n], end[row, off:off + n]
+            lo, w_start, w_end = units_to_word_logits(s_log, e_log, units.unit_words, ex.start)
+            spans = best_spans(w_start, w_end, np.ones(len(w_start), dtype=bool), max_answer_len, n_best)
+            per_question.setdefault(ex.question, []).append(
+                [ScoredSpan(s.first + lo, s.last + lo, s.score) for s in spans])
+    return {dataset.questions[qi]["id"]: merge_spans(lists, n_best) for qi, lists in per_question.items()}
+
+
+def span_f1_em(dataset: SQADataset, predictions: dict[str, list[ScoredSpan]]) -> dict[str, float]:
+    """Word-level F1/EM (in %) of the best span against the reference word spans."""
+    f1s, ems = [], []
+    for q in dataset.questions:
+        refs = [s for s in (q.get("answer_word_spans") or []) if s is not None]
+        if not refs:
+            continue
+        best = predictions.get(q["id"])
+        if best:
+            f1, em = best_word_f1_em((best[0].first, best[0].last), refs)
+        else:
+            f1 = em = 0.0
+        f1s.append(f1)
+        ems.append(em)
+    if not f1s:
+        return {}
+    return {"f1": 100.0 * float(np.mean(f1s)), "em": 100.0 * float(np.mean(ems))}
+
+
+def prediction_records(dataset: SQADataset, predictions: dict[str, list[ScoredSpan]]) -> list[dict]:
+    """``predictions.jsonl`` records (doc/design.md): word span, words, passage times, n-best."""
+    out = []
+    for q in dataset.questions:
+        cid = q["context_id"]
+        seg = dataset.corpus.segments[cid]
+        words = seg.passage.words
+
+        def entry(s: ScoredSpan) -> dict:
+            has_time = bool(seg.aligned[s.first] or seg.frames[s.first, 1] > seg.frames[s.first, 0]) and \
+                bool(seg.aligned[s.last] or seg.frames[s.last, 1] > seg.frames[s.last, 0])
+            return {"word_span": [s.first, s.last], "words": " ".join(words[s.first:s.last + 1]),
+                    "start": round(float(seg.times[s.first, 0]), 3) if has_time else None,
+                    "end": round(float(seg.times[s.last, 1]), 3) if has_time else None,
+                    "score": float(s.score)}
+
+        nbest = [entry(s) for s in predictions.get(q["id"], [])]
+        best = nbest[0] if nbest else {"word_span": None, "words": "", "start": None, "end": None,
+                                       "score": float("-inf")}
+        out.append({"id": q["id"], "context_id": cid, **best, "nbest": nbest})
+    return out
+
+
+def load_span_model(exp_dir: str | Path, model_file: str = "model.avg.pt",
+                    device: str | torch.device = "cpu") -> tuple[SpanQAModel, argparse.Namespace]:
+    """A trained fine-tuning (or text QA) model and its options, ready for decoding."""
+    return SQATask.load_from_exp(exp_dir, file=model_file, device=device)
+
+
+def predict_from_exp(exp_dir: str | Path, data_dir: str | Path, *, dump_dir: str | Path | None = None,
+                     ctm: str | Path | None = None, cmvn: str | Path | None = None, text_name: str = "text",
+                     model_file: str = "model.avg.pt", n_best: int = 5, max_answer_len: int | None = None,
+                     batch_size: int = 16, device: str | torch.device = "cpu",
+                     model: tuple[SpanQAModel, argparse.Namespace] | None = None) -> list[dict]:
+    """Decode a data set with a trained model: one ``predictions.jsonl`` record per question.
+
+    Audio models need ``dump_dir`` and the word ``ctm`` (utterances without alignment get evenly
+    split segments so that every question is answered); ``cmvn`` defaults to the training
+    run's. Text models read the passage words of ``data_dir/<text_name>`` (``text.asr`` for the
+    cascade); with a ``ctm`` of those words the records get passage times. ``model``: an
+    already loaded ``(model, args)`` from :func:`load_span_model`.
+    """
+    net, args = model if model is not None else load_span_model(exp_dir, model_file, device)
+    modality = args.input_modality
+    if modality == "audio" and (dump_dir is None or ctm is None):
+        raise ConfigError("an audio (end-to-end) model needs the data set's features (dump_dir) and word CTM")
+    corpus = SpokenCorpus.load(data_dir, dump_dir if modality == "audio" else None, ctm,
+                               cmvn if cmvn is not None else args.cmvn, unaligned="uniform",
+                               max_word_frames=int(args.max_word_frames), text_name=text_name)
+    questions = read_questions(Path(data_dir) / "questions.jsonl")
+    dataset = build_sqa_dataset(args, corpus, questions, train=False)
+    spans = predict_spans(net, dataset, n_best=n_best,
+                          max_answer_len=max_answer_len or int(args.max_answer_len),
+                          batch_size=batch_size, device=device)
+    return prediction_records(dataset, spans)
+
+
+def build_sqa_dataset(args: argparse.Namespace, corpus: SpokenCorpus, questions: Sequence[dict],
+                      train: bool) -> SQADataset:
+    """An :class:`SQADataset` with the window options of ``args``."""
+    return SQADataset(corpus, questions, load_vocab(args.bert_dir), modality=args.input_modality,
+                      max_seq_len=args.max_seq_len, max_question_len=args.max_question_len,
+                      window_units=args.window_units, window_stride=args.window_stride, train=train,
+                      negative_windows=args.negative_windows)
+
+
+# ------------------------------------------------------------------------------------- task
+
+
+class SQATask(AbsTask):
+    """Stage 7: fine-tune on SQA (audio passages), or train the cascade's text QA model."""
+
+    name = "sqa_finetune"
+    _eval_sets: dict[tuple, SQADataset] = {}
+
+    @classmethod
+    def add_task_arguments(cls, parser: ArgumentParser) -> None:
+        add_bert_arguments(parser, inherit=True)
+        add_corpus_arguments(parser)
+        add_audio_encoder_arguments(parser, inherit=True)
+        a = parser.add_argument
+        a("--input_modality", default="audio", choices=list(MODALITIES),
+          help="passage as audio word vectors (end-to-end) or as WordPiece tokens (text QA for the cascade)")
+        a("--feat_dim", type=int, default=None, help="feature dimension (default: inherited or from the features)")
+        a("--init_model", default=None,
+          help="pre-trained model (exp/pretrain/model.avg.pt) whose encoder.* initialises ours "
+               "(text modality: only its transformer)")
+        a("--init_audio_encoder", default=None,
+          help="joint-embedding model whose audio_encoder.* initialises ours (when not pre-trained)")
+        a("--freeze_audio_encoder", type=str2bool, default=False, help="keep the audio word encoder fixed")
+        a("--max_seq_len", type=int, default=384, help="longest input sequence (positions)")
+        a("--max_question_len", type=int, default=64, help="question WordPieces kept")
+        a("--window_units", type=int, default=0,
+          help="passage units (audio words or pieces) per window (0: as many as fit after the question)")
+        a("--window_stride", type=int, default=128, help="units between the starts of consecutive windows")
+        a("--negative_windows", default="cls", choices=["cls", "drop"],
+          help="training windows without the whole answer: target [CLS], or leave them out")
+        a("--max_answer_len", type=int, default=30, help="longest predicted answer, in words")
+        a("--n_best", type=int, default=5, help="spans kept per question when decoding")
+        a("--eval_batch_size", type=int, default=16, help="windows per batch in validation decoding")
+
+    @classmethod
+    def _resolve(cls, args: argparse.Namespace) -> None:
+        init = args.init_model or args.init_audio_encoder
+        names = INHERITED_MODEL_OPTIONS if args.init_model else tuple(n for n in INHERITED_MODEL_OPTIONS
+                                                                       if n != "bert_layers")
+        inherit_model_options(args, init, names=names)
+        if args.bert_layers is None:
+            args.bert_layers = 0
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> nn.Module:
+        from speechbert.nets import SpanHead
+
+        cls._resolve(args)
+        pre = read_bert(args)
+        awe = None
+        if args.input_modality == "audio":
+            awe = build_audio_encoder(args, feat_dim_of(args), pre.config.hidden_size)
+        encoder = MixedEncoder(pre.encoder, awe, freeze_audio_encoder=args.freeze_audio_encoder)
+        head = SpanHead(pre.config.hidden_size, pre.config.initializer_range)
+        if pre.span_state:
+            head.load_hf_state_dict(pre.span_state)
+        model = SpanQAModel(encoder, head)
+        if args.init_model:
+            register_init(args, args.init_model, "encoder" if awe is not None else "encoder.bert",
+                          "encoder" if awe is not None else "encoder.bert")
+        if args.init_audio_encoder and awe is not None:
+            register_init(args, args.init_audio_encoder, "audio_encoder", "encoder.audio_encoder")
+        return model
+
+    @classmethod
+    def _corpus(cls, args: argparse.Namespace, split: str) -> SpokenCorpus | None:
+        if args.input_modality == "text":
+            # Text QA reads the reference passage words; no features needed.
+            data = getattr(args, f"{split}_data", None)
+            if not data:
+                return None
+            return SpokenCorpus.load(data, None, getattr(args, f"{split}_ctm", None), None)
+        return load_corpus(args, split)
+
+    @classmethod
+    def build_dataset(cls, args: argparse.Namespace, split: str) -> Dataset | None:
+        corpus = cls._corpus(args, split)
+        if corpus is None:
+            return None
+        questions = read_questions(Path(getattr(args, f"{split}_data")) / "questions.jsonl")
+        ds = build_sqa_dataset(args, corpus, questions, train=True)
+        if not len(ds):
+            raise DataError(f"no {split} question has an answer word span (answer_word_spans from stage 4)",
+                            Path(getattr(args, f"{split}_data")) / "questions.jsonl")
+        return ds
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[[list], dict]:
+        return make_sqa_collate(load_vocab(args.bert_dir).pad_id, allow_cls=args.negative_windows == "cls")
+
+    @classmethod
+    def validate(cls, model: nn.Module, args: argparse.Namespace, device: torch.device) -> dict[str, float]:
+        if not args.valid_data:
+            return {}
+        key = (args.valid_data, args.valid_dump, args.valid_ctm, args.input_modality, args.max_seq_len,
+               args.window_units, args.window_stride, args.max_question_len)
+        if key not in cls._eval_sets:
+            corpus = cls._corpus(args, "valid")
+            questions = read_questions(Path(args.valid_data) / "questions.jsonl")
+            cls._eval_sets[key] = build_sqa_dataset(args, corpus, questions, train=False)
+        ds = cls._eval_sets[key]
+        preds = predict_spans(model, ds, n_best=1, max_answer_len=args.max_answer_len,
+                              batch_size=args.eval_batch_size, device=device)
+        return span_f1_em(ds, preds)
+
+
+FinetuneTask = SQATask

@@ -1,0 +1,148 @@
+"""Average model snapshots (``snapshot.ep.N``): best N by a validation metric, or the last N."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from speechbert.errors import ConfigError, DataError
+from speechbert.io.atomic import atomic_path
+
+SNAPSHOT_RE = re.compile(r"^snapshot\.ep\.(\d+)$")
+METRICS_FILE = "metrics.jsonl"
+
+
+def snapshot_epoch(path: str | Path) -> int:
+    """``.../snapshot.ep.12`` -> 12."""
+    m = SNAPSHOT_RE.match(Path(path).name)
+    if not m:
+        raise DataError("not a snapshot file name (expected snapshot.ep.<N>)", path)
+    return int(m.group(1))
+
+
+def read_epoch_metrics(metrics_path: str | Path) -> dict[int, dict[str, float]]:
+    """Epoch -> metrics at the end of that epoch, from the trainer's ``metrics.jsonl``."""
+    metrics_path = Path(metrics_path)
+    out: dict[int, dict[str, float]] = {}
+    try:
+        lines = metrics_path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise DataError(f"cannot read the validation metrics: {e.strerror}", metrics_path) from None
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            epoch = int(record["epoch"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise DataError(f"bad metrics record ({e})", metrics_path, lineno) from None
+        if record.get("end_of_epoch", True):
+            out[epoch] = {k: v for k, v in record.items() if isinstance(v, (int, float))}
+    return out
+
+
+def select_snapshots(snapshots: Sequence[str | Path], num: int | None = None, metric: str | None = None,
+                     mode: str = "min", metrics_path: str | Path | None = None) -> list[Path]:
+    """The snapshots to average: the ``num`` best by ``metric`` (``mode`` min/max), or the last ``num``.
+
+    With ``metric``, the value of each snapshot is read from ``metrics_path`` (default:
+    ``metrics.jsonl`` beside the first snapshot); snapshots without a value are skipped. ``num``
+    None means all of them. Ties keep the later epoch.
+    """
+    paths = sorted({Path(p) for p in snapshots}, key=snapshot_epoch)
+    if not paths:
+        raise ConfigError("no snapshots to average")
+    if num is not None and num < 1:
+        raise ConfigError(f"number of snapshots to average must be >= 1, got {num}")
+    if metric is None:
+        chosen = paths if num is None else paths[-num:]
+        return chosen
+    if mode not in ("min", "max"):
+        raise ConfigError(f"mode must be min or max, got {mode!r}")
+    metrics_path = Path(metrics_path) if metrics_path else paths[0].parent / METRICS_FILE
+    values = read_epoch_metrics(metrics_path)
+    scored = []
+    for p in paths:
+        value = values.get(snapshot_epoch(p), {}).get(metric)
+        if value is None or not math.isfinite(value):
+            logging.warning("%s: no %s recorded in %s; not a candidate", p, metric, metrics_path)
+            continue
+        scored.append((value if mode == "min" else -value, -snapshot_epoch(p), p))
+    if not scored:
+        known = sorted({k for v in values.values() for k in v})
+        raise DataError(f"no snapshot has a value for metric {metric!r} (recorded metrics: {', '.join(known)})",
+                        metrics_path)
+    scored.sort()
+    chosen = [p for _, _, p in (scored if num is None else scored[:num])]
+    return sorted(chosen, key=snapshot_epoch)
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """A model state dict from a model file (a bare state dict, or a trainer checkpoint's ``model``)."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise DataError("model file does not exist", path) from None
+    except Exception as e:  # noqa: BLE001 - torch raises many types for damaged files
+        raise DataError(f"cannot read model file (corrupt or truncated?): {type(e).__name__}: {e}", path) from None
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DataError("not a model state dict (name -> tensor)", path)
+    return state
+
+
+def average_state_dicts(paths: Sequence[str | Path]) -> dict[str, torch.Tensor]:
+    """Element-wise mean of the floating-point tensors of several state dicts (float64 sums).
+
+    Integer tensors (counters such as ``num_batches_tracked``) are taken from the last file.
+    All files must hold the same names and shapes.
+    """
+    if not paths:
+        raise ConfigError("no model files to average")
+    total: dict[str, torch.Tensor] = {}
+    first = Path(paths[0])
+    for p in paths:
+        state = load_state_dict(p)
+        if total and set(state) != set(total):
+            diff = sorted(set(state) ^ set(total))
+            raise DataError(f"parameter names differ from {first}: {', '.join(diff[:5])}", p)
+        for name, value in state.items():
+            if name in total and total[name].shape != value.shape:
+                raise DataError(f"{name}: shape {tuple(value.shape)} differs from {tuple(total[name].shape)} "
+                                f"in {first}", p)
+            if value.is_floating_point():
+                total[name] = total[name] + value.double() if name in total else value.double()
+            else:
+                total[name] = value.clone()
+    reference = load_state_dict(paths[-1])
+    return {name: (t / len(paths)).to(reference[name].dtype) if reference[name].is_floating_point() else t
+            for name, t in total.items()}
+
+
+def average_checkpoints(snapshots: Sequence[str | Path], out: str | Path, num: int | None = None,
+                        metric: str | None = None, mode: str = "min",
+                        metrics_path: str | Path | None = None) -> list[Path]:
+    """Select snapshots (see :func:`select_snapshots`), average them and write ``out`` atomically.
+
+    Returns the snapshots that were averaged.
+    """
+    chosen = select_snapshots(snapshots, num=num, metric=metric, mode=mode, metrics_path=metrics_path)
+    averaged = average_state_dicts(chosen)
+    with atomic_path(out) as tmp:
+        torch.save(averaged, tmp)
+    logging.info("averaged %d snapshots (%s) into %s", len(chosen),
+                 ", ".join(p.name for p in chosen), out)
+    return chosen
+
+
+def epoch_metrics_for(history: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
+    """Epoch -> end-of-epoch metrics from in-memory trainer history records."""
+    return {int(r["epoch"]): r for r in history if r.get("end_of_epoch")}

@@ -1,0 +1,154 @@
+"""The resume checkpoint ``checkpoint.pt``: atomic writes, a previous copy, RNG states.
+
+Only tensors and primitive containers are stored, so the file loads with
+``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from speechbert.train.errors import TrainingError
+
+CHECKPOINT_FORMAT = "speechbert-checkpoint-1"
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    """Write ``state`` to ``path`` atomically, keeping the former file as ``<stem>.prev<suffix>``.
+
+    The new file is written and synced under a temporary name first; only then is the old
+    ``path`` moved to the ``prev`` name and the new one renamed onto ``path``. A crash at any
+    point leaves a complete ``path`` or a complete ``prev``.
+    """
+    path = Path(path)
+    prev = previous_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            # A hard link keeps `path` in place while `prev` is updated; rename where links fail.
+            link = path.parent / f".{prev.name}.{os.getpid()}.tmp"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(link)
+            try:
+                os.link(path, link)
+                os.replace(link, prev)
+            except OSError:
+                os.replace(path, prev)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def previous_path(path: str | Path) -> Path:
+    """``checkpoint.pt`` -> ``checkpoint.prev.pt``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.prev{path.suffix}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load one checkpoint file; a corrupt, truncated or foreign file raises TrainingError naming it."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise TrainingError(f"{path}: checkpoint does not exist") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many types for damaged files
+        raise TrainingError(f"{path}: cannot read checkpoint (corrupt or truncated?): "
+                            f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise TrainingError(f"{path}: not a speechbert trainer checkpoint (format {CHECKPOINT_FORMAT!r})")
+    return state
+
+
+def load_resume_checkpoint(path: str | Path) -> dict[str, Any] | None:
+    """The newest readable checkpoint: ``path``, else its ``prev`` copy (with a warning), else None.
+
+    A damaged ``path`` is renamed to ``<name>.corrupt`` so that the next save does not turn it
+    into the ``prev`` copy. Raises TrainingError when a checkpoint exists but none can be read.
+    """
+    path = Path(path)
+    prev = previous_path(path)
+    if not path.exists() and not prev.exists():
+        return None
+    error: TrainingError | None = None
+    if path.exists():
+        try:
+            return read_checkpoint(path)
+        except TrainingError as e:
+            error = e
+    if prev.exists():
+        try:
+            state = read_checkpoint(prev)
+        except TrainingError as e:
+            raise TrainingError(f"{error or f'{path}: missing'}; the previous checkpoint is unusable too: {e}") from None
+        if error is not None:
+            corrupt = path.with_name(path.name + ".corrupt")
+            os.replace(path, corrupt)
+            logging.warning("%s; resuming from the previous checkpoint %s (the damaged file is kept as %s)",
+                            error, prev, corrupt)
+        else:
+            logging.warning("%s is missing; resuming from the previous checkpoint %s", path, prev)
+        return state
+    assert error is not None
+    raise TrainingError(f"{error}; no previous checkpoint {prev} to fall back to "
+                        "(remove the file or run with --resume false to start over)")
+
+
+# ----------------------------------------------------------------------------- RNG states
+
+
+def get_rng_state() -> dict[str, Any]:
+    """Python, NumPy, torch and CUDA generator states as tensors and primitive containers."""
+    py_version, py_state, py_gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": {"version": py_version, "state": list(py_state), "gauss": py_gauss},
+        "numpy": {"name": np_name, "keys": torch.from_numpy(np_keys.astype(np.int64)), "pos": int(np_pos),
+                  "has_gauss": int(np_has_gauss), "gauss": float(np_gauss)},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else [],
+    }
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`get_rng_state` returned."""
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+    nps = state["numpy"]
+    np.random.set_state((nps["name"], nps["keys"].numpy().astype(np.uint32), nps["pos"],
+                         nps["has_gauss"], nps["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        cuda = list(state["cuda"])
+        if len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+        else:
+            logging.warning("checkpoint holds %d CUDA generator states but %d devices are visible; "
+                            "CUDA generators not restored", len(cuda), torch.cuda.device_count())

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Compute raw fbank/MFCC features for a data dir into a dump dir, in --nj parallel jobs:
+#   <dump>/feats.scp, feats.N.ark, utt2num_frames, feats_type, frame_shift, conf/<feats_config>
+# CMVN is not applied here (speechbert.bin.compute_cmvn + load-time normalization).
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
+}
+
+# Begin configuration section.
+cmd=utils/run.pl              # job submitter, e.g. "utils/queue.pl --mem 2G"
+nj=4                          # number of parallel jobs
+feats_config=conf/fbank.yaml  # options for speechbert.bin.compute_feats (conf/fbank.yaml, conf/mfcc.yaml)
+skip_bad_utts=false           # true: skip (and count) unreadable/empty/too short utterances
+channel=                      # 0-based channel of multi-channel audio (empty: multi-channel is an error)
+python=python3                # interpreter with speechbert installed
+# End configuration section.
+
+help_message=$(cat <<EOF
+Usage: $0 [options] <data-dir> <dump-dir> [<log-dir>]
+e.g.: $0 --nj 8 --cmd "\$train_cmd" --feats_config conf/fbank.yaml data/train dump/train
+Reads <data-dir>/wav.scp (and <data-dir>/segments if present); <log-dir> defaults to <dump-dir>/log.
+Options:
+  --cmd <run.pl|queue.pl <opts>>   # how to run jobs (default: ${cmd})
+  --nj <n>                         # number of parallel jobs (default: ${nj})
+  --feats_config <yaml>            # feature options (default: ${feats_config})
+  --skip_bad_utts <true|false>     # skip bad utterances instead of failing (default: ${skip_bad_utts})
+  --channel <k>                    # channel to keep from multi-channel audio (default: none)
+  --python <python>                # Python interpreter (default: ${python})
+EOF
+)
+
+log "$0 $*"
+. utils/parse_options.sh
+
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+    printf '%s\n' "${help_message}" >&2
+    exit 1
+fi
+
+data=$1
+dump=$2
+logdir=${3:-${dump}/log}
+
+for f in "${data}/wav.scp" "${feats_config}"; do
+    if [ ! -f "${f}" ]; then
+        log "Error: no such file ${f}"
+        exit 1
+    fi
+done
+if ! [[ "${nj}" =~ ^[1-9][0-9]*$ ]]; then
+    log "Error: --nj must be a positive integer, got '${nj}'"
+    exit 1
+fi
+
+# Split by segment when there are segments (each job reads the recordings its segments need).
+if [ -f "${data}/segments" ]; then
+    input=segments
+else
+    input=wav.scp
+fi
+num_utts=$(wc -l < "${data}/${input}")
+if [ "${num_utts}" -eq 0 ]; then
+    log "Error: ${data}/${input} is empty"
+    exit 1
+fi
+if [ "${nj}" -gt "${num_utts}" ]; then
+    log "only ${num_utts} utterances: using --nj ${num_utts} instead of ${nj}"
+    nj=${num_utts}
+fi
+
+mkdir -p "${dump}/conf" "${logdir}"
+dump_abs=$(cd "${dump}" && pwd)  # the scp names archives by absolute path, as Kaldi does
+# Outputs of an earlier run (possibly with another --nj) must not mix with this one.
+rm -f "${dump}/feats.scp" "${dump}/utt2num_frames" "${dump}/feats_type" "${dump}/frame_shift"
+find "${dump}" -maxdepth 1 \( -name 'feats.*.ark' -o -name 'feats.*.scp' -o -name 'utt2num_frames.*' \) \
+    -type f -delete
+
+# Validates the config before any job starts, and records what the features are.
+"${python}" -m speechbert.bin.compute_feats --config "${feats_config}" --out_info_dir "${dump}"
+
+splitdir=${dump}/split${nj}
+rm -rf "${splitdir}"
+mkdir -p "${splitdir}"
+pieces=()
+for n in $(seq "${nj}"); do
+    pieces+=("${splitdir}/${input}.${n}")
+done
+utils/split_scp.pl "${data}/${input}" "${pieces[@]}"
+
+if [ "${input}" = segments ]; then
+    inputs=(--wav_scp "${data}/wav.scp" --segments "${splitdir}/segments.JOB")
+else
+    inputs=(--wav_scp "${splitdir}/wav.scp.JOB")
+fi
+extra=()
+if [ -n "${channel}" ]; then
+    extra+=(--channel "${channel}")
+fi
+
+read -r -a cmd_words <<< "${cmd}"
+log "computing $(cat "${dump}/feats_type") features of ${num_utts} utterances in ${nj} jobs (logs: ${logdir}/make_feats.*.log)"
+if ! "${cmd_words[@]}" JOB=1:"${nj}" "${logdir}/make_feats.JOB.log" \
+        "${python}" -m speechbert.bin.compute_feats --config "${feats_config}" "${inputs[@]}" \
+        --out_ark "${dump_abs}/feats.JOB.ark" --out_scp "${dump}/feats.JOB.scp" \
+        --out_utt2num_frames "${dump}/utt2num_frames.JOB" \
+        --skip_bad_utts "${skip_bad_utts}" "${extra[@]}"; then
+    log "Error: feature extraction failed; see ${logdir}/make_feats.*.log"
+    exit 1
+fi
+
+# Merge the per-job outputs in LC_ALL=C order, atomically.
+for name in feats.scp utt2num_frames; do
+    for n in $(seq "${nj}"); do
+        case ${name} in
+            feats.scp) cat "${dump}/feats.${n}.scp" ;;
+            *) cat "${dump}/utt2num_frames.${n}" ;;
+        esac
+    done | LC_ALL=C sort > "${dump}/.${name}.tmp"
+    mv "${dump}/.${name}.tmp" "${dump}/${name}"
+done
+for n in $(seq "${nj}"); do
+    rm -f "${dump}/feats.${n}.scp" "${dump}/utt2num_frames.${n}"
+done
+rm -rf "${splitdir}"
+cp "${feats_config}" "${dump}/conf/"
+
+num_done=$(wc -l < "${dump}/feats.scp")
+if [ "${num_done}" -lt "${num_utts}" ]; then
+    log "Warning: $((num_utts - num_done)) of ${num_utts} utterances were skipped (see ${logdir}/make_feats.*.log)"
+fi
+log "done: ${num_done} utterances, $(cat "${dump}/feats_type"), frame shift $(cat "${dump}/frame_shift") s, in ${dump}"

@@ -1,0 +1,95 @@
+"""Random-init BertEncoder: shapes, padding, word_embeds path, gradients, config validation."""
+
+import pytest
+import torch
+
+from speechbert.errors import ConfigError
+from speechbert.nets import BertConfig, BertEncoder
+
+
+def tiny(**kw) -> BertConfig:
+    base = dict(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                intermediate_size=64, max_position_embeddings=40, hidden_dropout_prob=0.0,
+                attention_probs_dropout_prob=0.0)
+    base.update(kw)
+    return BertConfig(**base)
+
+
+@pytest.mark.parametrize("layers,hidden,heads", [(0, 8, 1), (1, 16, 2), (3, 48, 6)])
+def test_random_configs_build_and_run(layers, hidden, heads):
+    model = BertEncoder(tiny(num_hidden_layers=layers, hidden_size=hidden, num_attention_heads=heads))
+    out = model(torch.randint(1, 50, (2, 7)))
+    assert out[0].shape == (2, 7, hidden)
+    assert out.hidden_states is None
+    assert len(model.layers) == layers
+
+
+def test_padding_does_not_change_real_positions():
+    model = BertEncoder(tiny()).eval()
+    ids = torch.randint(1, 50, (1, 9))
+    padded = torch.cat([ids, torch.zeros(1, 6, dtype=torch.long)], dim=1)
+    mask = torch.cat([torch.ones(1, 9), torch.zeros(1, 6)], dim=1).long()
+    with torch.no_grad():
+        ref = model(ids)[0]
+        got = model(padded, attention_mask=mask)[0][:, :9]
+        unmasked = model(padded)[0][:, :9]
+    assert torch.allclose(ref, got, atol=1e-5)
+    assert (ref - unmasked).abs().max() > 1e-3  # without the mask the pads are attended to
+
+
+def test_all_ones_mask_equals_no_mask_and_default_positions():
+    model = BertEncoder(tiny()).eval()
+    ids = torch.randint(1, 50, (3, 11))
+    with torch.no_grad():
+        a = model(ids)[0]
+        b = model(ids, attention_mask=torch.ones(3, 11, dtype=torch.bool),
+                  position_ids=torch.arange(11).expand(3, 11), token_type_ids=torch.zeros_like(ids))[0]
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_word_embeds_replace_only_the_lookup():
+    model = BertEncoder(tiny(type_vocab_size=3)).eval()
+    ids = torch.randint(1, 50, (2, 8))
+    types = torch.randint(0, 3, (2, 8))
+    with torch.no_grad():
+        a = model(ids, token_type_ids=types)[0]
+        b = model(word_embeds=model.embed_tokens(ids), token_type_ids=types)[0]
+        emb = model.embed_tokens(ids)
+        emb[:, 3] = torch.randn(2, 32)  # an "audio word" vector
+        c = model(word_embeds=emb, token_type_ids=types)[0]
+    assert torch.equal(model.embed_tokens(ids), model.embeddings.word_embeddings.weight[ids])
+    assert torch.allclose(a, b, atol=1e-6)
+    assert (a - c).abs().max() > 1e-3
+    with pytest.raises(ValueError):
+        model(ids, word_embeds=emb)
+
+
+def test_gradients_reach_every_parameter_and_word_embeds():
+    model = BertEncoder(tiny(hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)).train()
+    emb = torch.randn(2, 6, 32, requires_grad=True)
+    mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2])
+    model(word_embeds=emb, attention_mask=mask)[0].pow(2).sum().backward()
+    assert emb.grad is not None and emb.grad.abs().sum() > 0
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None and "word_embeddings" not in n]
+    assert no_grad == []
+
+
+def test_output_hidden_states_and_resize_token_types():
+    model = BertEncoder(tiny())
+    out = model(torch.randint(1, 50, (1, 5)), output_hidden_states=True)
+    assert len(out.hidden_states) == 3 and torch.equal(out.hidden_states[-1], out[0])
+    model.resize_token_types(4)
+    w = model.embeddings.token_type_embeddings.weight
+    assert w.shape[0] == 4 and model.config.type_vocab_size == 4
+    assert torch.equal(w[2], w[0]) and torch.equal(w[3], w[0])
+
+
+def test_bad_configs_raise():
+    with pytest.raises(ConfigError, match="multiple"):
+        tiny(hidden_size=30)
+    with pytest.raises(ConfigError, match="hidden_act"):
+        tiny(hidden_act="relu")
+    with pytest.raises(ConfigError, match="unknown"):
+        tiny().replace(hidden=3)
+    with pytest.raises(ConfigError, match="max_position"):
+        BertEncoder(tiny())(torch.ones(1, 41, dtype=torch.long))

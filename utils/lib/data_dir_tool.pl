@@ -1,0 +1,391 @@
+#!/usr/bin/env perl
+# The work behind the data-directory scripts in utils/ (they parse options and call this):
+#   data_dir_tool.pl validate [--no-feats] [--no-text] [--no-wav] [--no-spk-sort] [--non-print] <dir>
+#   data_dir_tool.pl fix [--utt-extra-files "a b"] [--spk-extra-files "c"] <dir>
+#   data_dir_tool.pl filter [--quiet] <src> <dest> <utt-list>     (utt-list: file, '-' = stdin)
+#   data_dir_tool.pl combine <dest> <src>...
+# Messages are prefixed with the name in $DATA_DIR_TOOL_NAME (the calling script).
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin";
+use File::Copy qw(copy);
+use File::Path qw(make_path remove_tree);
+use DataDir qw(
+  utt_table_files spk_table_files read_table read_lines write_lines filter_dir
+  spk2utt_lines context_table
+);
+
+my $prog = $ENV{DATA_DIR_TOOL_NAME} || 'data_dir_tool.pl';
+
+sub fail { print STDERR "$prog: error: $_[0]\n"; exit 1; }
+sub note { print STDERR "$prog: $_[0]\n"; }
+
+my $command = shift @ARGV // '';
+my %dispatch = (validate => \&validate, fix => \&fix, filter => \&filter, combine => \&combine);
+fail("unknown command '$command' (validate, fix, filter or combine)") unless $dispatch{$command};
+eval { $dispatch{$command}->(@ARGV); 1 } or do {
+  my $err = $@;
+  chomp $err;
+  fail($err);
+};
+exit 0;
+
+sub split_list { my ($s) = @_; return grep { length } split ' ', ($s // ''); }
+
+sub keys_of { my ($rows) = @_; return [map { $_->{key} } @$rows]; }
+
+# "only in a: x y z ...; only in b: ..." for two sorted key lists.
+sub key_diff {
+  my ($name_a, $a, $name_b, $b) = @_;
+  my %in_b = map { $_ => 1 } @$b;
+  my %in_a = map { $_ => 1 } @$a;
+  my @only_a = grep { !$in_b{$_} } @$a;
+  my @only_b = grep { !$in_a{$_} } @$b;
+  my $show = sub {
+    my ($name, $list) = @_;
+    return () unless @$list;
+    my @shown = @$list > 5 ? (@$list[0 .. 4], '...') : @$list;
+    return scalar(@$list) . " only in $name (" . join(' ', @shown) . ")";
+  };
+  return join('; ', $show->($name_a, \@only_a), $show->($name_b, \@only_b));
+}
+
+sub validate {
+  my %flags;
+  while (@_ && $_[0] =~ /^--/) {
+    my $f = shift;
+    fail("unknown option $f") unless $f =~ /^--(no-feats|no-text|no-wav|no-spk-sort|non-print)$/;
+    $flags{$1} = 1;
+  }
+  fail('usage: validate [options] <data-dir>') unless @_ == 1;
+  my $dir = shift;
+  $dir =~ s{/+$}{};
+  die "no such directory $dir\n" unless -d $dir;
+
+  my %required = ('utt2spk' => 'utt2spk is required', 'spk2utt' => 'spk2utt is required');
+  $required{'feats.scp'} = 'if this is by design, specify --no-feats' unless $flags{'no-feats'};
+  $required{'text'} = 'if this is by design, specify --no-text' unless $flags{'no-text'};
+  $required{'wav.scp'} = 'if this is by design, specify --no-wav' unless $flags{'no-wav'};
+  for my $f (sort keys %required) {
+    die "no such file $dir/$f ($required{$f})\n" unless -f "$dir/$f";
+  }
+
+  my %rows;
+  my @utt_files = utt_table_files($dir);
+  for my $f (@utt_files, DataDir::optional_utt_files(), 'spk2utt', spk_table_files($dir)) {
+    next unless -f "$dir/$f" && !$rows{$f};
+    my $printable = ($f eq 'text' || $f eq 'text.asr') && !$flags{'non-print'};
+    $rows{$f} = read_table("$dir/$f", $f, strict => 1, printable => $printable);
+  }
+  my $utts = keys_of($rows{utt2spk});
+  die "$dir/utt2spk is empty\n" unless @$utts;
+  my %is_utt = map { $_ => 1 } @$utts;
+
+  for my $f (@utt_files) {
+    next if $f eq 'utt2spk';
+    my $k = keys_of($rows{$f});
+    next if "@$k" eq "@$utts";
+    die "the utterance lists of $dir/utt2spk and $dir/$f differ: " .
+      key_diff('utt2spk', $utts, $f, $k) . " (run utils/fix_data_dir.sh $dir)\n";
+  }
+  for my $f (DataDir::optional_utt_files()) {
+    next unless $rows{$f};
+    for my $r (@{$rows{$f}}) {
+      die "$dir/$f:$r->{lineno}: utterance '$r->{key}' is not in $dir/utt2spk\n"
+        unless $is_utt{$r->{key}};
+    }
+  }
+  if (-f "$dir/segments") {
+    my %reco = map { $_ => 1 } @{keys_of(read_table("$dir/wav.scp", 'wav.scp', strict => 1))};
+    for my $r (@{$rows{segments}}) {
+      my $rec = (split ' ', $r->{rest})[0];
+      die "$dir/segments:$r->{lineno}: recording '$rec' is not in $dir/wav.scp\n"
+        unless $reco{$rec};
+    }
+  }
+
+  my $expected = spk2utt_lines($rows{utt2spk});
+  my @actual = map { $_->{line} } @{$rows{spk2utt}};
+  my @actual_norm = map { join(' ', split ' ', $_) } @actual;
+  for my $i (0 .. ($#$expected > $#actual_norm ? $#$expected : $#actual_norm)) {
+    my ($e, $a) = ($expected->[$i], $actual_norm[$i]);
+    next if defined $e && defined $a && $e eq $a;
+    my $where = "$dir/spk2utt:" . ($i + 1);
+    die "$where: spk2utt is not the inverse of utt2spk: expected '" . ($e // '<end of file>') .
+      "', found '" . ($a // '<end of file>') . "' (regenerate it with " .
+      "utils/utt2spk_to_spk2utt.pl $dir/utt2spk > $dir/spk2utt)\n";
+  }
+
+  if (!$flags{'no-spk-sort'}) {
+    my $prev;
+    for my $r (@{$rows{utt2spk}}) {
+      my $spk = $r->{rest};
+      if (defined $prev && $spk lt $prev) {
+        die "$dir/utt2spk:$r->{lineno}: utt2spk is not in sorted order when sorted first on " .
+          "speaker-id: speaker '$spk' of '$r->{key}' comes after speaker '$prev' " .
+          "(fix this by making speaker-ids prefixes of utt-ids, e.g. speaker = context_id)\n";
+      }
+      $prev = $spk;
+    }
+  }
+
+  my %speakers = map { $_ => 1 } @{keys_of($rows{spk2utt})};
+  for my $f (spk_table_files($dir)) {
+    my $k = keys_of($rows{$f});
+    my @all = sort keys %speakers;
+    die "the speaker lists of $dir/spk2utt and $dir/$f differ: " .
+      key_diff('spk2utt', \@all, $f, $k) . "\n" unless "@$k" eq "@all";
+  }
+
+  my %contexts;
+  if (-f "$dir/contexts") {
+    my %listed;
+    for my $c (@{context_table("$dir/contexts", strict => 1)}) {
+      my ($cid, $list, $lineno) = @$c;
+      $contexts{$cid} = 1;
+      for my $u (@$list) {
+        die "$dir/contexts:$lineno: utterance '$u' of context '$cid' is not in $dir/utt2spk\n"
+          unless $is_utt{$u};
+        die "$dir/contexts:$lineno: utterance '$u' is listed twice (also in '$listed{$u}')\n"
+          if $listed{$u};
+        $listed{$u} = $cid;
+      }
+    }
+  }
+  if (-f "$dir/questions.jsonl") {
+    my %ids;
+    for my $q (@{DataDir::question_lines("$dir/questions.jsonl")}) {
+      my ($line, $cid, $err, $lineno, $id) = @$q;
+      die "$dir/questions.jsonl:$lineno: $err\n" if $err;
+      die "$dir/questions.jsonl:$lineno: context '$cid' is not in $dir/contexts\n"
+        if -f "$dir/contexts" && !$contexts{$cid};
+      die "$dir/questions.jsonl:$lineno: duplicate question id '$id' (first on line $ids{$id})\n"
+        if $ids{$id};
+      $ids{$id} = $lineno;
+    }
+  }
+  if (-f "$dir/oracle.ctm") {
+    my $lines = read_lines("$dir/oracle.ctm");
+    my ($prev, %done);
+    for my $i (0 .. $#$lines) {
+      my @f = split ' ', $lines->[$i];
+      my $where = "$dir/oracle.ctm:" . ($i + 1);
+      die "$where: expected '<utt> <channel> <start> <duration> <word> [<conf>]'\n" if @f < 5;
+      die "$where: utterance '$f[0]' is not in $dir/utt2spk\n" unless $is_utt{$f[0]};
+      if (!defined $prev || $f[0] ne $prev) {
+        die "$where: the lines of utterance '$f[0]' are not together (sorted by utterance)\n"
+          if $done{$f[0]} || (defined $prev && $f[0] lt $prev);
+        $done{$prev} = 1 if defined $prev;
+        $prev = $f[0];
+      }
+    }
+  }
+  note("Successfully validated data-directory $dir");
+}
+
+sub fix {
+  my (@utt_extra, @spk_extra);
+  while (@_ && $_[0] =~ /^--/) {
+    my $f = shift;
+    my $v = shift // fail("option $f needs a value");
+    if ($f eq '--utt-extra-files') { @utt_extra = split_list($v); }
+    elsif ($f eq '--spk-extra-files') { @spk_extra = split_list($v); }
+    else { fail("unknown option $f"); }
+  }
+  fail('usage: fix [options] <data-dir>') unless @_ == 1;
+  my $dir = shift;
+  $dir =~ s{/+$}{};
+  die "no such directory $dir\n" unless -d $dir;
+  die "no such file $dir/utt2spk\n" unless -f "$dir/utt2spk";
+
+  my @utt_files = utt_table_files($dir, @utt_extra);
+  my @optional = grep { -f "$dir/$_" } DataDir::optional_utt_files();
+  my @spk_files = spk_table_files($dir, @spk_extra);
+  my @other = grep { -f "$dir/$_" } qw(spk2utt contexts questions.jsonl oracle.ctm),
+    ($utt_files[0] && -f "$dir/segments" ? ('wav.scp') : ());
+
+  my $backup = "$dir/.backup";
+  make_path($backup);
+  for my $f (@utt_files, @optional, @spk_files, @other) {
+    copy("$dir/$f", "$backup/$f") or die "cannot back up $dir/$f: $!\n";
+  }
+
+  # Clean every table (drop malformed lines and repeated keys, sort), then intersect.
+  my (%stats, %clean, @notes);
+  my %all;
+  for my $f (@utt_files, @optional) {
+    my %s;
+    my $printable = $f eq 'text' || $f eq 'text.asr';
+    $clean{$f} = read_table("$dir/$f", $f, stats => \%s, printable => $printable);
+    for my $kind (qw(malformed duplicate)) {
+      next unless $s{$kind};
+      push @notes, scalar(@{$s{$kind}}) . " $kind line(s) removed from $f (first: $s{$kind}[0])";
+    }
+    next if grep { $_ eq $f } @optional;
+    $all{$_->{key}}++ for @{$clean{$f}};
+  }
+  my $n_before = scalar(keys %all);
+  my %keep = map { $_ => 1 } keys %all;
+  for my $f (@utt_files) {
+    my %has = map { $_->{key} => 1 } @{$clean{$f}};
+    my @missing = grep { !$has{$_} } sort keys %all;
+    next unless @missing;
+    delete @keep{@missing};
+    push @notes, scalar(@missing) . " utterance(s) not in $f (e.g. $missing[0])";
+  }
+  if (-f "$dir/segments" && -f "$dir/wav.scp") {
+    my %reco = map { $_->{key} => 1 } @{read_table("$dir/wav.scp", 'wav.scp')};
+    my @missing = grep { $keep{$_->{key}} && !$reco{(split ' ', $_->{rest})[0]} }
+      @{$clean{segments}};
+    delete $keep{$_->{key}} for @missing;
+    push @notes, scalar(@missing) . " segment(s) whose recording is not in wav.scp" if @missing;
+  }
+  if (-f "$dir/contexts") {
+    # A passage with a missing sentence would shift the passage times of the rest,
+    # so a context is kept whole or not at all.
+    my %s;
+    my $table = context_table("$dir/contexts", stats => \%s);
+    push @notes, scalar(@{$s{$_}}) . " $_ line(s) removed from contexts (first: $s{$_}[0])"
+      for grep { $s{$_} } qw(malformed duplicate);
+    my @dropped;
+    for my $c (@$table) {
+      my ($cid, $utts) = @$c;
+      my @gone = grep { !$keep{$_} } @$utts;
+      next unless @gone && @gone < @$utts;
+      push @dropped, grep { $keep{$_} } @$utts;
+    }
+    delete @keep{@dropped};
+    push @notes, scalar(@dropped) . " utterance(s) removed because other sentences of " .
+      "their passage (contexts) were removed" if @dropped;
+  }
+  my $n_after = scalar(keys %keep);
+  note($_) for @notes;
+  die "no utterances remained: not proceeding further (the files in $dir were not changed)\n"
+    if $n_after == 0;
+
+  # Write the cleaned tables to a scratch copy, filter it, then move the results in.
+  my $tmp = "$dir/.fix_tmp.$$";
+  remove_tree($tmp);
+  make_path($tmp);
+  for my $f (@utt_files, @optional) {
+    write_lines("$tmp/$f", [map { $_->{line} } @{$clean{$f}}]);
+  }
+  for my $f (@spk_files) {
+    write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
+  }
+  for my $f (@other) {
+    next if $f eq 'spk2utt';
+    if ($f eq 'contexts') {
+      write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
+    } elsif ($f eq 'wav.scp') {
+      write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
+    } elsif ($f eq 'oracle.ctm') {
+      my $lines = read_lines("$dir/$f");
+      my @i = sort { (split ' ', $lines->[$a])[0] cmp (split ' ', $lines->[$b])[0] || $a <=> $b }
+        0 .. $#$lines;
+      write_lines("$tmp/$f", [map { $lines->[$_] } @i]);
+    } else {
+      copy("$dir/$f", "$tmp/$f") or die "cannot copy $dir/$f: $!\n";
+    }
+  }
+  my $out = "$tmp/out";
+  my $r = filter_dir($tmp, $out, \%keep, utt_extra => \@utt_extra, spk_extra => \@spk_extra);
+  opendir(my $dh, $out) or die "cannot list $out: $!\n";
+  for my $f (grep { -f "$out/$_" } readdir $dh) {
+    rename("$out/$f", "$dir/$f") or die "cannot move $out/$f to $dir/$f: $!\n";
+  }
+  closedir $dh;
+  remove_tree($tmp);
+
+  note("kept $n_after of $n_before utterances");
+  note("kept $r->{contexts_kept} of $r->{contexts_total} contexts") if defined $r->{contexts_total};
+  note("kept $r->{questions_kept} of $r->{questions_total} questions")
+    if defined $r->{questions_total};
+  note("old files are kept in $backup");
+}
+
+sub read_key_list {
+  my ($path) = @_;
+  my $fh;
+  if ($path eq '-') { $fh = \*STDIN; }
+  else { open($fh, '<', $path) or die "cannot read $path: $!\n"; }
+  my %keys;
+  while (my $line = <$fh>) {
+    $keys{$1} = 1 if $line =~ /^\s*(\S+)/;
+  }
+  close $fh unless $path eq '-';
+  return \%keys;
+}
+
+sub filter {
+  my $quiet = 0;
+  if (@_ && $_[0] eq '--quiet') { $quiet = 1; shift; }
+  fail('usage: filter [--quiet] <src> <dest> <utt-list>') unless @_ == 3;
+  my ($src, $dest, $list) = @_;
+  die "no such file $src/utt2spk\n" unless -f "$src/utt2spk";
+  my $keep = read_key_list($list);
+  my $r = filter_dir($src, $dest, $keep);
+  if (!$quiet && $r->{partial_contexts}) {
+    note("warning: $r->{partial_contexts} passage(s) are only partly in $dest; their " .
+      "contexts lines and questions were left out");
+  }
+}
+
+sub combine {
+  fail('usage: combine <dest> <src>...') unless @_ >= 2;
+  my ($dest, @srcs) = @_;
+  for my $s (@srcs) {
+    die "no such file $s/utt2spk\n" unless -f "$s/utt2spk";
+    die "the destination $dest is also a source\n" if $s eq $dest;
+  }
+  make_path($dest);
+  my %files = DataDir::dir_files();
+  my @tables = (@{$files{matched}}, @{$files{optional}}, @{$files{spk}}, 'contexts');
+  my %owner;
+  for my $f (@tables, 'questions.jsonl', 'oracle.ctm', @{$files{copied}}) {
+    my @have = grep { -f "$_/$f" } @srcs;
+    next unless @have;
+    if (@have < @srcs) {
+      my @lack = grep { !-f "$_/$f" } @srcs;
+      note("warning: not combining $f: it is missing from @lack");
+      unlink "$dest/$f";
+      next;
+    }
+    if (grep { $_ eq $f } @{$files{copied}}) {
+      my @content = map { join("\n", @{read_lines("$_/$f")}) } @srcs;
+      die "$f differs between the sources (@srcs)\n" if grep { $_ ne $content[0] } @content;
+      copy("$srcs[0]/$f", "$dest/$f") or die "cannot copy $srcs[0]/$f: $!\n";
+      next;
+    }
+    if ($f eq 'questions.jsonl') {
+      write_lines("$dest/$f", [map { @{read_lines("$_/$f")} } @srcs]);
+      next;
+    }
+    if ($f eq 'oracle.ctm') {
+      my @lines = map { @{read_lines("$_/$f")} } @srcs;
+      my @i = sort { (split ' ', $lines[$a])[0] cmp (split ' ', $lines[$b])[0] || $a <=> $b }
+        0 .. $#lines;
+      write_lines("$dest/$f", [map { $lines[$_] } @i]);
+      next;
+    }
+    my @rows;
+    my %where;
+    for my $s (@srcs) {
+      for my $r (@{read_table("$s/$f", $f)}) {
+        if ($where{$r->{key}} && $f ne 'wav.scp') {
+          die "key '$r->{key}' of $f is in both $where{$r->{key}} and $s " .
+            "(ids must be unique across the combined directories)\n";
+        }
+        next if $where{$r->{key}};
+        $where{$r->{key}} = $s;
+        push @rows, $r;
+      }
+    }
+    @rows = sort { $a->{key} cmp $b->{key} } @rows;
+    write_lines("$dest/$f", [map { $_->{line} } @rows]);
+  }
+  write_lines("$dest/spk2utt", spk2utt_lines(read_table("$dest/utt2spk", 'utt2spk')));
+  note("combined " . scalar(@srcs) . " directories into $dest");
+}
