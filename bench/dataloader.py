@@ -48,7 +48,7 @@ class ArkFeatsDataset(Dataset):
 
     def __getitem__(self, i: int):
         key = self.keys[i]
-        return key, torch.from_numpy(np.asarray(self.feats[key], dtype=np.float32))
+        return key, torch.from_numpy(np.array(self.feats[key], dtype=np.float32))
 
 
 class _Encoder(torch.nn.Module):
@@ -74,7 +74,7 @@ class ToyArkTask(AbsTask):
     @classmethod
     def add_task_arguments(cls, parser) -> None:
         parser.add_argument("--toy_utts", type=int, default=400, help="utterances written to a temporary ark")
-        parser.add_argument("--toy_dim", type=int, default=128)
+        parser.add_argument("--toy_dim", type=int, default=64)
         parser.add_argument("--toy_layers", type=int, default=2)
 
     @classmethod
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--num_batches", type=int, default=20, help="batches to time")
     known, rest = pre.parse_known_args(argv)
     task = _load_task(known.task) if known.task else ToyArkTask
-    defaults = ["--output_dir", "unused", "--batch_bins", "8000", "--num_workers", "2"] if task is ToyArkTask else []
+    defaults = ["--output_dir", "unused", "--batch_bins", "4000", "--num_workers", "2"] if task is ToyArkTask else []
     args = task.get_parser().parse_args(defaults + rest)
     torch.manual_seed(args.seed)
     with tempfile.TemporaryDirectory() as workdir:

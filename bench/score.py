@@ -2,8 +2,9 @@
 
 Builds a synthetic data set shaped like the Spoken SQuAD test set (about 5 sentences and 130
 words per passage, 2.6 questions per passage, 1-3 reference answers, ~22 % WER ASR text), then
-times ``speechbert.bin.score_sqa`` end to end (reading, aligning, scoring, writing) and prints the
-time and its ratio to the 5 s budget.
+times ``speechbert.bin.score_sqa`` end to end (reading, aligning, scoring, writing; in-process, so
+the one-off interpreter and torch import are not counted) and prints the wall and CPU time and
+their ratio to the 5 s budget.
 
 Usage:
     tools/venv/bin/python bench/score.py [--questions 10000] [--repeat 3]
@@ -123,23 +124,25 @@ def main() -> None:
         print(f"synthetic set: {args.questions} questions, {n_ctx} passages, {n_utt} utterances")
         argv = ["--data", str(data), "--predictions", str(pred), "--out_dir", str(pred.parent),
                 "--verbose", "0"]
-        best = float("inf")
+        best = best_cpu = float("inf")
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             with contextlib.redirect_stdout(io.StringIO()):
                 rc = score_sqa.main(argv)
-            dt = time.perf_counter() - t0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
             if rc != 0:
                 raise SystemExit(f"score_sqa failed with exit status {rc}")
-            best = min(best, dt)
+            best, best_cpu = min(best, dt), min(best_cpu, dc)
         res = json.loads((pred.parent / "result.json").read_text(encoding="utf-8"))
         o = res["overall"]
         print(f"FF1 {o['ff1']:.2f}  AOS {o['aos']:.2f}  EM {o['em']:.2f}  F1 {o['f1']:.2f}  "
               f"WER {res['wer']['wer']:.2f}  "
               f"with-ASR-error questions {res['by_asr_error']['with_asr_error']['questions']}")
-        print(f"score_sqa on {args.questions} questions: {best:.3f} s (best of {args.repeat}); "
-              f"budget {BUDGET_S:.1f} s; ratio {best / BUDGET_S:.3f} "
-              f"({'within' if best <= BUDGET_S else 'OVER'} budget)")
+        # CPU time is the work done on the one core; wall time also counts waiting for the core
+        # on a shared machine.
+        print(f"score_sqa on {args.questions} questions (best of {args.repeat}): wall {best:.3f} s, "
+              f"CPU {best_cpu:.3f} s; budget {BUDGET_S:.1f} s; ratio wall {best / BUDGET_S:.3f}, "
+              f"CPU {best_cpu / BUDGET_S:.3f} ({'within' if best <= BUDGET_S else 'OVER'} budget)")
 
 
 if __name__ == "__main__":

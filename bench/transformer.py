@@ -3,8 +3,9 @@
 
 Same config, same batch, same loss; forward + backward + AdamW step. The two models' steps are
 interleaved so that load on a shared machine hits both alike; the median step time is reported.
-Peak memory per step: on CPU, each model is run again in a child process and the growth of its
-peak RSS over the steps is reported; on CUDA, ``torch.cuda.max_memory_allocated`` (bf16 autocast),
+Peak memory per step: on CPU, each model is run again in a child process and its peak resident
+memory during a step above the resident memory between steps (weights, optimizer state and
+the process itself) is reported; on CUDA, ``torch.cuda.max_memory_allocated`` (bf16 autocast),
 plus model FLOPs utilisation against a large bf16 matmul measured in the same run.
 
     tools/venv/bin/python bench/transformer.py                 # CPU, MiniLM size
@@ -127,17 +128,22 @@ def model_flops_per_step(cfg: BertConfig, batch: int, seq: int) -> float:
     return 6 * params * tokens + attention
 
 
+def _current_rss_kib() -> int:
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
 def memory_child(args: argparse.Namespace, name: str) -> None:
-    """Run one model's steps and print its peak RSS growth (KiB) as JSON (child process)."""
+    """Run one model's steps; print (JSON) its resident memory between steps and the peak above it."""
     device = torch.device("cpu")
     torch.manual_seed(args.seed)
     step = make_step(build(name, make_config(args), device), make_batch(args, device), device)
     step()  # optimizer state and allocator pools exist from here on
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    steady = _current_rss_kib()
     for _ in range(2):
         step()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_growth_kib": after - before, "peak_rss_kib": after}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"steady_rss_kib": steady, "step_peak_kib": peak - steady}))
 
 
 def cpu_peak_memory(args: argparse.Namespace, name: str) -> str:
@@ -146,9 +152,12 @@ def cpu_peak_memory(args: argparse.Namespace, name: str) -> str:
         value = getattr(args, key)
         if value is not None:
             argv += [f"--{key.replace('_', '-')}", str(value)]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    # A fixed mmap threshold makes glibc hand large blocks straight back to the kernel on free,
+    # so the resident set follows what is really allocated instead of glibc's cached heap.
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env).stdout.strip().splitlines()[-1]
     result = json.loads(out)
-    return f"{result['peak_rss_kib'] / 1024:.0f} MiB RSS"
+    return f"+{result['step_peak_kib'] / 1024:.0f} MiB"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,3 +27,95 @@ Options:
   --nj <n>                         # number of parallel jobs (default: ${nj})
   --num_threads <n>                # torch threads per job (default: ${num_threads})
   --python <python>                # Python interpreter (default: ${python})
+EOF
+)
+
+log "$0 $*"
+. utils/parse_options.sh
+
+if [ $# -ne 4 ]; then
+    printf '%s\n' "${help_message}" >&2
+    exit 1
+fi
+
+data=$1
+dump=$2
+model_dir=$3
+dir=$4
+
+for f in "${data}/text" "${dump}/feats.scp" "${model_dir}/aligner.yaml" "${model_dir}/aligner.pt"; do
+    if [ ! -f "${f}" ]; then
+        log "Error: no such file ${f}"
+        exit 1
+    fi
+done
+if ! [[ "${nj}" =~ ^[1-9][0-9]*$ ]]; then
+    log "Error: --nj must be a positive integer, got '${nj}'"
+    exit 1
+fi
+num_utts=$(wc -l < "${data}/text")
+if [ "${num_utts}" -eq 0 ]; then
+    log "Error: ${data}/text is empty"
+    exit 1
+fi
+if [ "${nj}" -gt "${num_utts}" ]; then
+    log "only ${num_utts} utterances: using --nj ${num_utts} instead of ${nj}"
+    nj=${num_utts}
+fi
+
+logdir=${dir}/log
+splitdir=${dir}/split${nj}
+mkdir -p "${logdir}"
+# Outputs of an earlier run (possibly with another --nj) must not mix with this one.
+rm -f "${dir}/word.ctm" "${dir}/skipped"
+find "${dir}" -maxdepth 1 \( -name 'word.*.ctm' -o -name 'skipped.*' \) -type f -delete
+rm -rf "${splitdir}"
+mkdir -p "${splitdir}"
+pieces=()
+for n in $(seq "${nj}"); do
+    pieces+=("${splitdir}/text.${n}")
+done
+utils/split_scp.pl "${data}/text" "${pieces[@]}"
+
+read -r -a cmd_words <<< "${cmd}"
+log "aligning ${num_utts} utterances of ${data} in ${nj} jobs (logs: ${logdir}/align.*.log)"
+if ! "${cmd_words[@]}" --num_threads "${num_threads}" JOB=1:"${nj}" "${logdir}/align.JOB.log" \
+        "${python}" -m speechbert.bin.align --alignment ctc --model_dir "${model_dir}" \
+        --data "${data}" --dump "${dump}" --utt_list "${splitdir}/text.JOB" \
+        --out_ctm "${dir}/word.JOB.ctm" --skipped_out "${dir}/skipped.JOB" \
+        --num_threads "${num_threads}"; then
+    log "Error: alignment failed; see ${logdir}/align.*.log"
+    exit 1
+fi
+
+# Merge the per-job outputs. Importing the merged CTM checks it against the data dir and
+# writes word.ctm atomically.
+for n in $(seq "${nj}"); do
+    cat "${dir}/word.${n}.ctm"
+done | LC_ALL=C sort -k1,1 -k3,3n > "${dir}/.word.ctm.tmp"
+for n in $(seq "${nj}"); do
+    cat "${dir}/skipped.${n}"
+done | LC_ALL=C sort > "${dir}/skipped"
+if [ ! -s "${dir}/.word.ctm.tmp" ]; then
+    rm -f "${dir}/.word.ctm.tmp"
+    log "Error: no utterance of ${data} could be aligned (reasons in ${dir}/skipped)"
+    exit 1
+fi
+if ! "${python}" -m speechbert.bin.align --alignment ctm --ctm "${dir}/.word.ctm.tmp" \
+        --data "${data}" --out_ctm "${dir}/word.ctm" > "${logdir}/merge.log" 2>&1; then
+    log "Error: the merged CTM does not fit ${data}; see ${logdir}/merge.log"
+    exit 1
+fi
+rm -f "${dir}/.word.ctm.tmp"
+for n in $(seq "${nj}"); do
+    rm -f "${dir}/word.${n}.ctm" "${dir}/skipped.${n}"
+done
+rm -rf "${splitdir}"
+
+num_aligned=$(cut -d' ' -f1 "${dir}/word.ctm" | uniq | wc -l)
+num_skipped=$(wc -l < "${dir}/skipped")
+if [ "${num_skipped}" -gt 0 ]; then
+    reasons=$(cut -d' ' -f2 "${dir}/skipped" | LC_ALL=C sort | uniq -c | awk '{printf "%s %s, ", $1, $2}')
+    log "Warning: ${num_skipped} of ${num_utts} utterances could not be aligned (${reasons%, }); see ${dir}/skipped"
+fi
+log "done: ${num_aligned} utterances aligned, $(wc -l < "${dir}/word.ctm") words in ${dir}/word.ctm"

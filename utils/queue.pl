@@ -19,7 +19,7 @@ my $tool = 'queue.pl';
 my $builtin_config = <<'EOF_CONFIG';
 command qsub -v PATH -cwd -S /bin/bash -j y
 option name=* -N $0
-option mem=* -l mem_free=$0,ram_free=$0
+option mem=* -l mem_free=$0
 option mem=0
 option num_threads=* -pe smp $0
 option num_threads=1

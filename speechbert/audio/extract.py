@@ -13,8 +13,10 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import kaldiio
+import numpy as np
 
 from speechbert.audio.features import FeatureExtractor
 from speechbert.audio.wav_io import WavSource
@@ -36,8 +38,11 @@ class ExtractSummary:
 
 def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str | Path,
                    out_scp: str | Path, out_utt2num_frames: str | Path | None = None, *,
-                   skip_bad_utts: bool = False) -> ExtractSummary:
+                   skip_bad_utts: bool = False, batch_seconds: float = 30.0) -> ExtractSummary:
     """Compute features for every utterance of ``source`` and write them with kaldiio.
+
+    Utterances are read and computed in batches of about ``batch_seconds`` of audio (see
+    :meth:`FeatureExtractor.extract_batch`); the archive keeps ``source`` order.
 
     The scp lines name ``out_ark`` exactly as given (pass an absolute path for an scp that
     works from any directory).
@@ -55,20 +60,18 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
     try:
         with atomic_path(out_ark) as tmp_ark:
             with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{raw_scp}") as writer:
-                for utt in source.keys():
-                    try:
-                        samples, _ = source.load(utt)
-                        feats = extractor(samples, utt)
-                    except DataError as e:
-                        if not skip_bad_utts:
-                            raise _with_key(e, utt) from None
-                        logger.warning("skipping %s: %s", utt, e)
-                        summary.skipped.append(utt)
-                        continue
-                    writer(utt, feats)
-                    num_frames.append((utt, feats.shape[0]))
-                    summary.num_done += 1
-                    summary.num_frames += feats.shape[0]
+                for batch in _batches(source, extractor, summary, skip_bad_utts, batch_seconds):
+                    utts = [utt for utt, _ in batch]
+                    for utt, feats in zip(utts, extractor.extract_batch([x for _, x in batch])):
+                        try:
+                            extractor.check_features(feats, utt)
+                        except DataError as e:
+                            _skip_or_raise(e, utt, summary, skip_bad_utts)
+                            continue
+                        writer(utt, feats)
+                        num_frames.append((utt, feats.shape[0]))
+                        summary.num_done += 1
+                        summary.num_frames += feats.shape[0]
             if summary.num_done == 0:
                 raise DataError(f"no utterance produced features ({len(summary.skipped)} skipped)",
                                 source.wav_scp)
@@ -84,6 +87,35 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
             os.unlink(raw_scp)
     summary.num_resampled = source.num_resampled
     return summary
+
+
+def _batches(source: WavSource, extractor: FeatureExtractor, summary: ExtractSummary,
+             skip_bad_utts: bool, batch_seconds: float) -> Iterator[list[tuple[str, np.ndarray]]]:
+    """Readable utterances of ``source`` in batches of about ``batch_seconds`` of audio."""
+    budget = max(1, int(batch_seconds * extractor.config.sample_rate))
+    batch: list[tuple[str, np.ndarray]] = []
+    size = 0
+    for utt in source.keys():
+        try:
+            samples, _ = source.load(utt)
+            extractor.check_audio(samples, utt)
+        except DataError as e:
+            _skip_or_raise(e, utt, summary, skip_bad_utts)
+            continue
+        batch.append((utt, samples))
+        size += len(samples)
+        if size >= budget:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _skip_or_raise(err: DataError, utt: str, summary: ExtractSummary, skip_bad_utts: bool) -> None:
+    if not skip_bad_utts:
+        raise _with_key(err, utt) from None
+    logger.warning("skipping %s: %s", utt, err)
+    summary.skipped.append(utt)
 
 
 def _write_lines(path: str | Path, lines: list[str]) -> None:

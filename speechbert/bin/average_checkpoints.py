@@ -22,7 +22,8 @@ def get_parser() -> ArgumentParser:
     parser.add_argument("--num", type=int, default=None, help="number of snapshots to average (default: all)")
     parser.add_argument("--metric", default=None,
                         help="rank by this recorded validation metric (e.g. valid.loss); default: the last --num")
-    parser.add_argument("--mode", choices=["min", "max"], default="min", help="whether smaller or larger --metric is better")
+    parser.add_argument("--mode", choices=["min", "max"], default="min",
+                        help="whether smaller or larger --metric is better")
     parser.add_argument("--metrics", default=None,
                         help="the run's metrics.jsonl (default: metrics.jsonl beside the snapshots)")
     return parser

@@ -81,10 +81,24 @@ def str2bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected a boolean (true/false), got {value!r}")
 
 
+def _caller_prog(depth: int = 2) -> str:
+    """Name of the tool that builds a parser: ``score_sqa`` for ``speechbert.bin.score_sqa``."""
+    frame = sys._getframe(depth)
+    name = frame.f_globals.get("__name__", "")
+    if name == "__main__":
+        spec = frame.f_globals.get("__spec__")
+        name = getattr(spec, "name", "") or os.path.basename(sys.argv[0])
+    return name.rsplit(".", 1)[-1] or os.path.basename(sys.argv[0])
+
+
 def get_base_parser(description: str, prog: str | None = None) -> ArgumentParser:
-    """Return a parser with the options every tool shares: ``--config``, ``--verbose``, ``--seed``."""
+    """Return a parser with the options every tool shares: ``--config``, ``--verbose``, ``--seed``.
+
+    ``prog`` defaults to the calling module's short name, so errors read ``score_sqa: error: …``
+    rather than ``__main__.py: error: …`` under ``python -m``.
+    """
     parser = ArgumentParser(
-        prog=prog,
+        prog=prog or _caller_prog(),
         description=description,
         config_file_parser_class=configargparse.YAMLConfigFileParser,
         formatter_class=configargparse.ArgumentDefaultsHelpFormatter,
@@ -114,12 +128,11 @@ def seed_everything(seed: int) -> None:
         np.random.seed(seed % (2**32))
     except ImportError:  # pragma: no cover - numpy is a hard dependency
         pass
-    try:
-        import torch
-
+    # Only seed torch when the tool already imported it: importing torch costs seconds, which
+    # dominates light tools such as the scorer.
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.manual_seed(seed)
-    except ImportError:  # pragma: no cover - torch is a hard dependency
-        pass
 
 
 def run_main(main: Callable[[argparse.Namespace], int | None], parser: ArgumentParser,

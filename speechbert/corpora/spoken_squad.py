@@ -124,7 +124,7 @@ def find_sources(spoken_root: str | Path, squad_root: str | Path | None = None,
     Raises:
         DataError: if a required file or directory is missing.
     """
-    root = Path(spoken_root)
+    root = Path(spoken_root).resolve()
     if not root.is_dir():
         raise DataError("no such directory (the Spoken SQuAD release)", root)
     specs = []
@@ -152,7 +152,7 @@ def find_sources(spoken_root: str | Path, squad_root: str | Path | None = None,
 def _reference_json(root: Path, squad_root: str | Path | None, split: str) -> Path:
     candidates = []
     if squad_root:
-        candidates.append(Path(squad_root) / _SQUAD_NAMES[split])
+        candidates.append(Path(squad_root).resolve() / _SQUAD_NAMES[split])
     candidates.append(root / reference_json_name(split))
     for c in candidates:
         if c.is_file():

@@ -127,7 +127,8 @@ class _Packing:
         return x.reshape(self.batch * self.seq_len, x.shape[-1]).index_select(0, self.index)
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
-        out = x.new_zeros(self.batch * self.seq_len, x.shape[-1]).index_copy(0, self.index, x)
+        out = x.new_zeros(self.batch * self.seq_len, x.shape[-1])
+        out.index_copy_(0, self.index, x)
         return out.view(self.batch, self.seq_len, x.shape[-1])
 
 

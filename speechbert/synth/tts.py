@@ -243,19 +243,25 @@ class EspeakSynthesizer:
             audio = _resample(audio, ESPEAK_RATE, self.sample_rate)
         if self.noise_level > 0:
             rng = np.random.default_rng(seed)
-            audio = audio + rng.normal(0.0, self.noise_level, size=audio.shape).astype(np.float32)
+            audio = audio + self.noise_level * rng.standard_normal(audio.shape, dtype=np.float32)
         np.clip(audio, -1.0, 32767 / 32768, out=audio)
         duration = len(audio) / self.sample_rate
         times = [WordTime(t.word, min(t.start, duration), min(t.end, duration), t.estimated) for t in times]
         return SynthResult(audio, self.sample_rate, times, voice)
 
 
-def _resample(audio: np.ndarray, orig: int, new: int) -> np.ndarray:
-    import torch
-    import torchaudio.functional as AF
+_RESAMPLERS: dict[tuple[int, int], object] = {}
 
+
+def _resample(audio: np.ndarray, orig: int, new: int) -> np.ndarray:
+    """Band-limited sinc resampling (torchaudio); the filter kernel is built once per rate pair."""
+    import torch
+    import torchaudio.transforms as T
+
+    if (orig, new) not in _RESAMPLERS:
+        _RESAMPLERS[(orig, new)] = T.Resample(orig, new)
     with torch.no_grad():
-        out = AF.resample(torch.from_numpy(audio), orig, new)
+        out = _RESAMPLERS[(orig, new)](torch.from_numpy(audio))
     return out.numpy().astype(np.float32, copy=False)
 
 

@@ -106,10 +106,12 @@ def load_resume_checkpoint(path: str | Path) -> dict[str, Any] | None:
         try:
             state = read_checkpoint(prev)
         except TrainingError as e:
-            raise TrainingError(f"{error or f'{path}: missing'}; the previous checkpoint is unusable too: {e}") from None
+            first = error or f"{path}: missing"
+            raise TrainingError(f"{first}; the previous checkpoint is unusable too: {e}") from None
         if error is not None:
             corrupt = path.with_name(path.name + ".corrupt")
-            os.replace(path, corrupt)
+            with contextlib.suppress(FileNotFoundError):  # another process may have moved it already
+                os.replace(path, corrupt)
             logging.warning("%s; resuming from the previous checkpoint %s (the damaged file is kept as %s)",
                             error, prev, corrupt)
         else:

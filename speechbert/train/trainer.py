@@ -14,9 +14,8 @@ import json
 import logging
 import math
 import os
-import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 import yaml
@@ -33,7 +32,7 @@ from speechbert.train.distributed import (DistContext, all_gather_objects, all_r
 from speechbert.train.errors import TrainingError
 from speechbert.train.model_io import check_state_dict, freeze_parameters, init_parameters
 from speechbert.train.options import check_trainer_arguments, parse_best_criteria, resolve_output_dir
-from speechbert.train.reporter import Reporter, WeightedAverages, format_metrics
+from speechbert.train.reporter import Reporter, WeightedAverages
 
 if TYPE_CHECKING:
     from speechbert.tasks.abs_task import AbsTask
@@ -90,9 +89,9 @@ def _check_lengths(dataset: Dataset, split: str, task_name: str) -> list[int]:
         raise ConfigError(f"task {task_name}: the {split} dataset has no 'lengths' attribute "
                           "(one cost per example for bucketing)")
     lengths = [int(n) for n in lengths]
-    if len(lengths) != len(dataset):  # type: ignore[arg-type]
-        raise ConfigError(f"task {task_name}: the {split} dataset has {len(dataset)} examples "  # type: ignore[arg-type]
-                          f"but {len(lengths)} lengths")
+    size = len(dataset)  # type: ignore[arg-type]
+    if len(lengths) != size:
+        raise ConfigError(f"task {task_name}: the {split} dataset has {size} examples but {len(lengths)} lengths")
     if any(n < 0 for n in lengths):
         raise ConfigError(f"task {task_name}: negative length in the {split} dataset")
     return lengths
@@ -143,16 +142,22 @@ class Trainer:
         if self.train_set is None:
             raise ConfigError(f"task {task_cls.name}: no training dataset")
         self.valid_set = task_cls.build_dataset(args, "valid")
-        self.train_sampler = BucketBatchSampler(
-            _check_lengths(self.train_set, "train", task_cls.name), args.batch_bins, args.batch_size,
-            shuffle=args.shuffle, seed=args.seed, rank=ctx.rank, world_size=ctx.world_size)
+        try:
+            self.train_sampler = BucketBatchSampler(
+                _check_lengths(self.train_set, "train", task_cls.name), args.batch_bins, args.batch_size,
+                shuffle=args.shuffle, seed=args.seed, rank=ctx.rank, world_size=ctx.world_size)
+        except ConfigError as e:
+            raise ConfigError(f"training set: {e}") from None
         self.valid_sampler = None
         if self.valid_set is not None:
             vbins = args.batch_bins if args.valid_batch_bins is None else args.valid_batch_bins
             vsize = args.batch_size if args.valid_batch_size is None else args.valid_batch_size
-            self.valid_sampler = BucketBatchSampler(
-                _check_lengths(self.valid_set, "valid", task_cls.name), vbins, vsize,
-                shuffle=False, rank=ctx.rank, world_size=ctx.world_size)
+            try:
+                self.valid_sampler = BucketBatchSampler(
+                    _check_lengths(self.valid_set, "valid", task_cls.name), vbins, vsize,
+                    shuffle=False, rank=ctx.rank, world_size=ctx.world_size)
+            except ConfigError as e:
+                raise ConfigError(f"validation set: {e}") from None
         self.train_collate = task_cls.build_collate_fn(args, True)
         self.valid_collate = task_cls.build_collate_fn(args, False)
 
@@ -171,9 +176,10 @@ class Trainer:
         self.since_valid = WeightedAverages()
 
         state = self._load_checkpoint()
-        if state is None:
-            if args.init_param:
-                init_parameters(self.model, args.init_param)
+        if state is None and args.init_param:
+            init_parameters(self.model, args.init_param)
+        elif state is not None and args.init_param:
+            logging.info("resuming: --init_param is not applied again (the checkpoint holds the parameters)")
         freeze_parameters(self.model, args.freeze_param)
         self.model.to(ctx.device)
         self.optimizer = self._build_optimizer()
@@ -210,7 +216,14 @@ class Trainer:
             if path.exists():
                 logging.warning("--resume false: ignoring %s; training starts over", path)
             return None
-        state = load_resume_checkpoint(path)
+        # Rank 0 reads first: it may set a damaged file aside, which the others must then not see.
+        if not self.ctx.is_main:
+            barrier(self.ctx)
+        try:
+            state = load_resume_checkpoint(path)
+        finally:
+            if self.ctx.is_main:
+                barrier(self.ctx)
         if state is None:
             return None
         check_state_dict(self.model, state["model"], path)

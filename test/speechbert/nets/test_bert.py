@@ -93,3 +93,15 @@ def test_bad_configs_raise():
         tiny().replace(hidden=3)
     with pytest.raises(ConfigError, match="max_position"):
         BertEncoder(tiny())(torch.ones(1, 41, dtype=torch.long))
+
+
+def test_padding_positions_are_zero_and_token_types_matter():
+    model = BertEncoder(tiny(type_vocab_size=2)).eval()
+    ids = torch.randint(1, 50, (2, 6))
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
+    with torch.no_grad():
+        out = model(ids, attention_mask=mask, output_hidden_states=True)
+        other = model(ids, attention_mask=mask, token_type_ids=torch.ones_like(ids))[0]
+    assert out[0][0, 4:].abs().sum() == 0 and out[0][0, :4].abs().sum() > 0
+    assert all(h[0, 4:].abs().sum() == 0 for h in out.hidden_states)
+    assert (other - out[0])[:, :4].abs().max() > 1e-3

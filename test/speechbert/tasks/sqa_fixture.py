@@ -165,3 +165,16 @@ def corpus_args(root: Path, valid: bool = True) -> list[str]:
 def read_metrics(exp: Path) -> list[dict]:
     """The trainer's per-validation records."""
     return [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines() if line.strip()]
+
+
+#: small audio word encoder used by every run on the structured corpus
+AWE_ARGS = ["--awe_hidden_size", "64", "--awe_decoder_hidden_size", "64"]
+#: trainer options of the test runs: no workers, no tensorboard, one model average
+RUN_ARGS = ["--num_workers", "0", "--tensorboard", "false", "--log_interval", "20", "--batch_size", "8",
+            "--resume", "false"]
+
+
+def pretrain_model_args(joint_embed_exp: Path) -> list[str]:
+    """Model options of the test pre-training runs (2 layers, frozen word embeddings)."""
+    return ["--bert_layers", "2", "--init_audio_encoder", str(joint_embed_exp / "model.avg.pt"),
+            "--audio_mask_prob", "0.3", "--freeze_param", "encoder.bert.embeddings.word_embeddings"]

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 import yaml
-from conftest import BASE_ARGS, assert_same_state, load_model, run_toy, subprocess_env
+from train_test_utils import BASE_ARGS, assert_same_state, load_model, run_toy, subprocess_env
 from toy_task import ToyTask
 
 from speechbert.train.trainer import EXIT_AFTER_STEP_ENV, lr_factor
@@ -145,6 +145,16 @@ def test_task_metrics_best_and_nbest_average(tmp_path):
         assert torch.allclose(v.double(), expected[k], atol=1e-7)
     assert_same_state(load_model(out / "valid.f1.best"), load_model(out / f"snapshot.ep.{ranked[0]['epoch']}"))
     assert (out / "valid.loss.best").exists()
+
+
+def test_without_validation_set_average_is_last_n(tmp_path):
+    out = tmp_path / "exp"
+    assert _train(out, "--max_epoch", "3", "--toy_num_valid", "0", "--keep_nbest", "2", "--nbest_average", "2") == 0
+    assert sorted(p.name for p in out.glob("snapshot.ep.*")) == ["snapshot.ep.2", "snapshot.ep.3"]
+    assert not list(out.glob("*.best"))
+    a, b, avg = (load_model(out / f) for f in ("snapshot.ep.2", "snapshot.ep.3", "model.avg.pt"))
+    for k in avg:
+        assert torch.allclose(avg[k].double(), (a[k].double() + b[k].double()) / 2, atol=1e-7)
 
 
 def test_init_param_and_freeze_param(tmp_path, capsys):
