@@ -123,7 +123,7 @@ text_qa_dir="exp/$(exp_name "${finetune_text_config}")"
 asr_dir="exp/asr_${asr}"
 
 # train <exp_dir> <module> <args...>: one training job through $cuda_cmd; with ngpu > 1 the job
-# runs torchrun with one process per GPU (the global batch stays as configured).
+# runs torchrun with one process per GPU, each told --ngpu 1 (the global batch stays as configured).
 train() {
     local dir=$1 module=$2
     shift 2
@@ -134,7 +134,7 @@ train() {
     mkdir -p "${dir}"
     log "training ${dir} (log: ${dir}/train.log)"
     "${cuda_cmd_a[@]}" --gpu "${ngpu}" --name "$(basename "${dir}")" "${dir}/train.log" \
-        "${launcher[@]}" "$@" --ngpu "${ngpu}" --seed "${seed}" --output_dir "${dir}" "${train_args_a[@]}"
+        "${launcher[@]}" "$@" --ngpu "$(( ngpu > 0 ? 1 : 0 ))" --seed "${seed}" --output_dir "${dir}" "${train_args_a[@]}"
 }
 
 if run_stage 1; then

@@ -35,7 +35,7 @@ qconf_edit() {
   editor=$(mktemp)
   printf '#!/bin/sh\nsed -i -e %q "$1"\n' "${script}" > "${editor}"
   chmod +x "${editor}"
-  EDITOR=${editor} qconf "$@" > /dev/null
+  EDITOR=${editor} qconf "$@" > /dev/null 2>&1
   rm -f "${editor}"
 }
 
@@ -43,7 +43,7 @@ wait_for() {
   local what=$1 i
   shift
   for i in $(seq 1 120); do
-    if timeout 5 "$@" > /dev/null 2>&1; then
+    if "$@" > /dev/null 2>&1; then
       return 0
     fi
     sleep 0.25
@@ -56,31 +56,35 @@ qmaster_pid_file=${spool}/qmaster/qmaster.pid
 configure() {
   local host=$1 tmp
   tmp=$(mktemp -d)
-  qconf_edit 's/^min_uid .*/min_uid 0/;s/^min_gid .*/min_gid 0/' -mconf global
+  # root may run jobs; execd reports load every 2 s so a new queue is usable quickly
+  qconf_edit 's/^min_uid .*/min_uid 0/;s/^min_gid .*/min_gid 0/;s/^load_report_time .*/load_report_time 00:00:02/' \
+    -mconf global
   qconf_edit 's/^schedule_interval .*/schedule_interval 0:0:1/;s/^flush_submit_sec .*/flush_submit_sec 1/;s/^flush_finish_sec .*/flush_finish_sec 1/' -msconf
-  qconf -ss 2> /dev/null | grep -qx "${host}" || qconf -as "${host}" > /dev/null
+  qconf -ss 2> /dev/null | grep -qx "${host}" || qconf -as "${host}" > /dev/null 2>&1
   if ! qconf -sel 2> /dev/null | grep -qx "${host}"; then
     printf 'hostname %s\nload_scaling NONE\ncomplex_values NONE\nuser_lists NONE\nxuser_lists NONE\nprojects NONE\nxprojects NONE\nusage_scaling NONE\nreport_variables NONE\n' \
       "${host}" > "${tmp}/exec"
-    qconf -Ae "${tmp}/exec" > /dev/null
+    qconf -Ae "${tmp}/exec" > /dev/null 2>&1
   fi
   if ! qconf -spl 2> /dev/null | grep -qx smp; then
     printf 'pe_name smp\nslots 9999\nuser_lists NONE\nxuser_lists NONE\nstart_proc_args NONE\nstop_proc_args NONE\nallocation_rule $pe_slots\ncontrol_slaves FALSE\njob_is_first_task TRUE\nurgency_slots min\naccounting_summary FALSE\nqsort_args NONE\n' \
       > "${tmp}/pe"
-    qconf -Ap "${tmp}/pe" > /dev/null
+    qconf -Ap "${tmp}/pe" > /dev/null 2>&1
   fi
   if ! qconf -sql 2> /dev/null | grep -qx all.q; then
     qconf -sq | sed -e 's/^qname .*/qname all.q/' -e "s/^hostlist .*/hostlist ${host}/" \
       -e "s/^slots .*/slots $(nproc)/" -e 's/^pe_list .*/pe_list smp/' \
-      -e 's|^shell .*|shell /bin/bash|' > "${tmp}/queue"
-    qconf -Aq "${tmp}/queue" > /dev/null
+      -e 's|^shell .*|shell /bin/bash|' -e 's/^load_thresholds .*/load_thresholds NONE/' \
+      > "${tmp}/queue"
+    qconf -Aq "${tmp}/queue" > /dev/null 2>&1
   fi
+  qconf_edit 's/^load_thresholds .*/load_thresholds NONE/' -mq all.q
   rm -rf "${tmp}"
 }
 
 queue_ready() {
   # the queue instance exists, reports a load and is in no state (alarm, error, unknown)
-  qstat -f -q all.q 2> /dev/null | awk '$1 ~ /^all\.q@/ { found = 1; ok = (NF == 5) } END { exit !(found && ok) }'
+  timeout 5 qstat -f -q all.q 2> /dev/null | awk '$1 ~ /^all\.q@/ { found = 1; ok = (NF == 5) } END { exit !(found && ok) }'
 }
 
 start() {
@@ -105,7 +109,7 @@ start() {
   # Daemons left over from an earlier run would keep stale settings: restart them.
   stop
   /usr/sbin/sge_qmaster
-  wait_for "qmaster" qconf -sh
+  wait_for "qmaster" timeout 5 qconf -sh
   configure "${host}"
   mkdir -p "${spool}/execd"
   chown sgeadmin: "${spool}/execd"

@@ -56,12 +56,12 @@ def joint_embed_exp(sqa_corpus, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def pretrain_exp(sqa_corpus, joint_embed_exp, tmp_path_factory) -> Path:
-    """A short cross-modal pre-training run (5 epochs) initialised from ``joint_embed_exp``."""
+    """A short cross-modal pre-training run (6 epochs) initialised from ``joint_embed_exp``."""
     from speechbert.tasks.pretrain import PretrainTask
 
     out = tmp_path_factory.mktemp("exp") / "pretrain"
     argv = fx.corpus_args(sqa_corpus) + fx.RUN_ARGS + fx.pretrain_model_args(joint_embed_exp) + [
-        "--output_dir", str(out), "--max_epoch", "5", "--lr", "5e-4",
+        "--output_dir", str(out), "--max_epoch", "6", "--lr", "1e-3",
         "--best_criterion", "valid.acc_audio_mlm:max"]
     with one_thread():
         assert PretrainTask.main(argv) == 0

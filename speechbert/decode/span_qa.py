@@ -1,0 +1,144 @@
+"""Decoding a fine-tuned span QA model (end-to-end audio model or the cascade's text model) over
+a set of passages into ``predictions.jsonl`` records.
+
+Thin layer over :mod:`speechbert.tasks.sqa_finetune` (windows, span search, word → time
+mapping): it adds clear errors for missing model files, decode-time overrides of the window
+options, job splitting over passages and the ``word_source`` field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from speechbert.align.align_dir import job_slice
+from speechbert.errors import ConfigError
+from speechbert.tasks.sqa_finetune import (SpanQAModel, build_sqa_dataset, load_span_model, predict_spans,
+                                           prediction_records)
+from speechbert.tasks.word_segments import SpokenCorpus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DecodeOptions:
+    """Decode-time options; ``None`` window options keep the model's training values."""
+
+    nbest: int = 5
+    max_answer_len: int | None = None
+    batch_size: int = 16
+    window_units: int | None = None
+    window_stride: int | None = None
+
+
+def pick_device(ngpu: int) -> torch.device:
+    """``cpu`` for ``ngpu == 0``, ``cuda`` for 1 (decoding runs on one device)."""
+    if ngpu <= 0:
+        return torch.device("cpu")
+    if ngpu > 1:
+        raise ConfigError(f"--ngpu {ngpu}: decoding uses one GPU; split the work with --nj/--job instead")
+    if not torch.cuda.is_available():
+        raise ConfigError("--ngpu 1 but no CUDA device is available")
+    return torch.device("cuda")
+
+
+def load_qa_model(model_dir: str | Path, model_file: str = "model.avg.pt",
+                  device: str | torch.device = "cpu") -> tuple[SpanQAModel, argparse.Namespace]:
+    """Load a fine-tuned span QA model from its experiment directory (``config.yaml`` + weights).
+
+    ``model_file`` is a file name inside ``model_dir`` or a path to a model file.
+
+    Raises:
+        ConfigError: naming the missing directory, ``config.yaml`` or model file.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ConfigError(f"{model_dir}: no such model directory")
+    if not (model_dir / "config.yaml").is_file():
+        raise ConfigError(f"{model_dir}: no config.yaml (not a training experiment directory)")
+    file = Path(model_file)
+    if not file.is_absolute() and not (model_dir / file).is_file() and file.is_file():
+        file = file.resolve()  # a path relative to the working directory
+    path = file if file.is_absolute() else model_dir / file
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such model file (train the model first, or pick one with --model_file)")
+    model, args = load_span_model(model_dir, str(path if file.is_absolute() else file), device)
+    logger.info("loaded %s (%s input, %d parameters)", path, args.input_modality,
+                sum(p.numel() for p in model.parameters()))
+    return model, args
+
+
+def apply_overrides(args: argparse.Namespace, opts: DecodeOptions) -> None:
+    """Replace the model's window options with the decode-time ones that are set."""
+    if opts.window_units is not None:
+        args.window_units = int(opts.window_units)
+    if opts.window_stride is not None:
+        args.window_stride = int(opts.window_stride)
+
+
+def job_questions(questions: Sequence[dict], nj: int, job: int) -> list[dict]:
+    """The questions of job ``job`` of ``nj``: whole passages, split in context-id order."""
+    cids = sorted({q["context_id"] for q in questions})
+    mine = set(job_slice(cids, nj, job))
+    return [q for q in questions if q["context_id"] in mine]
+
+
+def decode_questions(model: SpanQAModel, args: argparse.Namespace, corpus: SpokenCorpus,
+                     questions: Sequence[dict], opts: DecodeOptions, word_source: str,
+                     device: str | torch.device = "cpu") -> list[dict]:
+    """Predict the n-best word spans of ``questions`` and map them to passage time.
+
+    Questions the model cannot read (no passage, an empty passage, an unaligned passage for
+    the audio model) get no record; they are counted in the log.
+    """
+    apply_overrides(args, opts)
+    dataset = build_sqa_dataset(args, corpus, questions, train=False)
+    spans = predict_spans(model, dataset, n_best=opts.nbest,
+                          max_answer_len=opts.max_answer_len or int(args.max_answer_len),
+                          batch_size=opts.batch_size, device=device)
+    records = []
+    for rec in prediction_records(dataset, spans):
+        if rec["word_span"] is None:
+            continue
+        rec["word_source"] = word_source
+        records.append(rec)
+    missing = len(questions) - len(records)
+    if missing:
+        logger.warning("%d of %d questions have no prediction (see the warnings above)", missing, len(questions))
+    return records
+
+
+def add_decode_arguments(parser) -> None:  # noqa: ANN001 - a speechbert.bin.cli.ArgumentParser
+    """The options shared by ``sqa_decode`` and ``cascade_decode`` (sqa.sh's ``decode_args``)."""
+    a = parser.add_argument
+    a("--model_dir", required=True, help="fine-tuning experiment directory (config.yaml + model file)")
+    a("--model_file", default="model.avg.pt", help="model file inside --model_dir (or a path)")
+    a("--data", required=True, help="data directory (contexts, text, utt2dur, questions.jsonl)")
+    a("--out", required=True, help="predictions.jsonl to write")
+    a("--nbest", type=int, default=5, help="spans kept per question")
+    a("--max_answer_len", type=int, default=None, help="longest answer in words (default: the model's)")
+    a("--window_units", type=int, default=None,
+      help="passage units per window (default: the model's; 0: as many as fit)")
+    a("--window_stride", type=int, default=None, help="units between window starts (default: the model's)")
+    a("--batch_size", type=int, default=16, help="windows per forward pass")
+    a("--ngpu", type=int, default=0, help="0: CPU, 1: one GPU")
+    a("--nj", type=int, default=1, help="split the passages into this many jobs")
+    a("--job", type=int, default=1, help="which job (1-based) to decode; merge the job outputs with cat")
+    a("--num_threads", type=int, default=1, help="torch CPU threads")
+
+
+def decode_options_from_args(args: argparse.Namespace) -> DecodeOptions:
+    """:class:`DecodeOptions` of parsed :func:`add_decode_arguments` options (validated)."""
+    if args.nbest < 1:
+        raise ConfigError(f"--nbest must be at least 1, got {args.nbest}")
+    if args.max_answer_len is not None and args.max_answer_len < 1:
+        raise ConfigError(f"--max_answer_len must be at least 1, got {args.max_answer_len}")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch_size must be at least 1, got {args.batch_size}")
+    return DecodeOptions(nbest=args.nbest, max_answer_len=args.max_answer_len, batch_size=args.batch_size,
+                         window_units=args.window_units, window_stride=args.window_stride)

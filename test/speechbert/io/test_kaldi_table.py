@@ -1,0 +1,66 @@
+"""Tests for speechbert.io.kaldi_table: Kaldi key-value tables with validation."""
+
+import pytest
+
+from speechbert.errors import DataError
+from speechbert.io.kaldi_table import c_sort_key, check_key, read_table, write_table
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def test_roundtrip_sorts_in_c_order(tmp_path):
+    path = tmp_path / "text"
+    write_table(path, {"b-1": "world", "B-2": "upper", "a-1": "hello there"})
+    # LC_ALL=C: upper case sorts before lower case.
+    assert path.read_text() == "B-2 upper\na-1 hello there\nb-1 world\n"
+    assert read_table(path) == {"B-2": "upper", "a-1": "hello there", "b-1": "world"}
+
+
+def test_c_sort_key_is_byte_order():
+    keys = ["a_1", "a-1", "A1", "é"]
+    assert sorted(keys, key=c_sort_key) == ["A1", "a-1", "a_1", "é"]
+
+
+@pytest.mark.parametrize("data, line, words", [
+    (b"b x\na y\n", 2, "out of order"),
+    (b"a x\na y\n", 2, "duplicate key"),
+    (b"a x\nb\n", 2, "no value"),
+    (b"a x\n\xff\xfe y\n", 2, "not valid UTF-8"),
+    (b"a x\nb y", 2, "no trailing newline"),
+    (b"a x\n\n", 2, "empty line"),
+    (b"a|b x\n", 1, "shell metacharacters"),
+])
+def test_bad_tables_name_file_and_line(tmp_path, data, line, words):
+    path = _write(tmp_path / "wav.scp", data)
+    with pytest.raises(DataError) as e:
+        read_table(path)
+    assert f"wav.scp:{line}" in str(e.value)
+    assert words in str(e.value)
+
+
+def test_unsorted_allowed_when_asked(tmp_path):
+    path = _write(tmp_path / "t", b"b x\na y\n")
+    assert list(read_table(path, require_sorted=False)) == ["b", "a"]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_table(tmp_path / "nope")
+
+
+def test_write_rejects_bad_keys_and_keeps_old_file(tmp_path):
+    path = tmp_path / "t"
+    write_table(path, [("a", "1")])
+    for bad in ([("a b", "1")], [("a", "1"), ("a", "2")], [("a", "x\ny")]):
+        with pytest.raises(DataError):
+            write_table(path, bad)
+    assert path.read_text() == "a 1\n"
+
+
+def test_check_key():
+    assert check_key("train-0001-0002-003") is None
+    assert "empty" in check_key("")
+    assert "$" in check_key("a$b")
