@@ -224,7 +224,8 @@ def main() -> int:
 
     print(f"\nFeature stage, 1 thread, {len(utts)} utterances, {rows[0][3]:.1f} s of {kind}, "
           f"CPU time, best of {args.repeats}\n")
-    print("| features | torchaudio alone (CPU s) | x real time | extract_to_ark (CPU s) | x real time | RTF/core | ratio |")
+    print("| features | torchaudio alone (CPU s) | x real time | extract_to_ark (CPU s) | x real time "
+          "| RTF/core | ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     ok = True
     for name, t_ours, t_ref, seconds in rows:

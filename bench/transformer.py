@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -128,9 +127,17 @@ def model_flops_per_step(cfg: BertConfig, batch: int, seq: int) -> float:
     return 6 * params * tokens + attention
 
 
-def _current_rss_kib() -> int:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+def _proc_status_kib(field: str) -> int:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, in KiB.
+
+    Not ``getrusage().ru_maxrss``: that survives exec, so a child started by a big parent would
+    report the parent's size.
+    """
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def memory_child(args: argparse.Namespace, name: str) -> None:
@@ -139,10 +146,10 @@ def memory_child(args: argparse.Namespace, name: str) -> None:
     torch.manual_seed(args.seed)
     step = make_step(build(name, make_config(args), device), make_batch(args, device), device)
     step()  # optimizer state and allocator pools exist from here on
-    steady = _current_rss_kib()
+    steady = _proc_status_kib("VmRSS")
     for _ in range(2):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _proc_status_kib("VmHWM")
     print(json.dumps({"steady_rss_kib": steady, "step_peak_kib": peak - steady}))
 
 

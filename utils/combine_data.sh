@@ -18,6 +18,7 @@ Options:
   --skip-fix <true|false>   skip fix_data_dir.sh on the result (default: ${skip_fix})"
 
 utils=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=utils/parse_options.sh
 . "${utils}/parse_options.sh"
 
 if [ $# -lt 2 ]; then

@@ -15,6 +15,7 @@ Options:
   --validate <true|false>   validate the copy (default: ${validate})"
 
 utils=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=utils/parse_options.sh
 . "${utils}/parse_options.sh"
 
 if [ $# -ne 2 ]; then

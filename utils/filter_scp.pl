@@ -25,7 +25,7 @@ while (@ARGV && $ARGV[0] =~ /^-/) {
 }
 usage(1) unless @ARGV == 1 || @ARGV == 2;
 my $idlist = shift @ARGV;
-open(my $fh, '<', $idlist) or die "filter_scp.pl: cannot read $idlist: $!\n";
+open(my $fh, "<", $idlist) or do { print STDERR "filter_scp.pl: cannot read $idlist: $!\n"; exit 1 };
 my %ids;
 while (my $line = <$fh>) {
   $ids{$1} = 1 if $line =~ /^\s*(\S+)/;

@@ -25,13 +25,14 @@ Options:
   --utt-extra-files \"<f1> <f2>\"   more per-utterance tables (default: '${utt_extra_files}')
   --spk-extra-files \"<f1> <f2>\"   more per-speaker tables (default: '${spk_extra_files}')"
 
-lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
-. "${lib}/../parse_options.sh"
+utils=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=utils/parse_options.sh
+. "${utils}/parse_options.sh"
 
 if [ $# -ne 1 ]; then
   printf '%s\n' "${help_message}" >&2
   exit 1
 fi
 
-DATA_DIR_TOOL_NAME=${0##*/} exec perl "${lib}/data_dir_tool.pl" fix \
+DATA_DIR_TOOL_NAME=${0##*/} exec perl "${utils}/lib/data_dir_tool.pl" fix \
   --utt-extra-files "${utt_extra_files}" --spk-extra-files "${spk_extra_files}" "$1"

@@ -61,6 +61,9 @@ my %sge = (
   cancel_command => sub { my ($id) = @_; return ('qdel', $id) },
 );
 
+# Errors end with exit status 1 (a plain die would exit 255).
+$SIG{__DIE__} = sub { return if $^S; print STDERR $_[0]; exit 1; };
+
 my $job = parse_command_line($tool, \@ARGV, $extra_usage);
 exit run_cluster_job(
   tool => $tool, job => $job, sched => \%sge,

@@ -29,6 +29,9 @@ run.pl only:
 e.g.: run.pl JOB=1:4 exp/log/feats.JOB.log python -m speechbert.bin.compute_feats data/split4/JOB
 EOF
 
+# Errors end with exit status 1 (a plain die would exit 255).
+$SIG{__DIE__} = sub { return if $^S; print STDERR $_[0]; exit 1; };
+
 my $job = parse_command_line($tool, \@ARGV, $extra_usage);
 my $opts = $job->{opts};
 my $threads = $opts->{num_threads} || 1;

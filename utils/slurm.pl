@@ -75,6 +75,9 @@ my %slurm = (
   cancel_command => sub { my ($id) = @_; return ('scancel', $id) },
 );
 
+# Errors end with exit status 1 (a plain die would exit 255).
+$SIG{__DIE__} = sub { return if $^S; print STDERR $_[0]; exit 1; };
+
 my $job = parse_command_line($tool, \@ARGV, $extra_usage);
 exit run_cluster_job(
   tool => $tool, job => $job, sched => \%slurm,

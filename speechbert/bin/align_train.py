@@ -34,6 +34,7 @@ from speechbert.io.kaldi_table import read_table
 def get_parser() -> ArgumentParser:
     parser = AlignTask.get_parser()
     parser.description = __doc__.split("\n\n")[0]
+    parser.prog = "align_train"
     return parser
 
 

@@ -55,10 +55,8 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.num_threads)
     opts = decode_options_from_args(args)
     device = pick_device(args.ngpu)
-    model, margs = load_qa_model(args.model_dir, args.model_file, device)
-    if margs.input_modality != "text":
-        raise ConfigError(f"{args.model_dir} is an {margs.input_modality} model: the cascade needs the text QA "
-                          "model (--input_modality text); decode end-to-end models with speechbert.bin.sqa_decode")
+    model, margs = load_qa_model(args.model_dir, args.model_file, device, modality="text",
+                                 tool="speechbert.bin.sqa_decode")
     questions = job_questions(read_questions(Path(args.data) / "questions.jsonl"), args.nj, args.job)
     if args.reference_text:
         corpus, source = reference_corpus(args.data, args.ctm), "reference"

@@ -46,10 +46,8 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.num_threads)
     opts = decode_options_from_args(args)
     device = pick_device(args.ngpu)
-    model, margs = load_qa_model(args.model_dir, args.model_file, device)
-    if margs.input_modality != "audio":
-        raise ConfigError(f"{args.model_dir} is a {margs.input_modality} QA model: decode it with "
-                          "speechbert.bin.cascade_decode")
+    model, margs = load_qa_model(args.model_dir, args.model_file, device, modality="audio",
+                                 tool="speechbert.bin.cascade_decode")
     cmvn = args.cmvn or margs.cmvn
     if cmvn and not Path(cmvn).is_file():
         raise ConfigError(f"{cmvn}: no such CMVN stats file (the model's training CMVN; pass --cmvn)")

@@ -67,11 +67,13 @@ def _check_entry(e: Any, path: Path, lineno: int, qid: str, what: str) -> dict:
     for name in ("start", "end", "score"):
         v = e.get(name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
-            raise DataError(f"{what}: field {name!r} must be a finite number or null, got {v!r}", path, lineno, key=qid)
+            raise DataError(f"{what}: field {name!r} must be a finite number or null, got {v!r}",
+                            path, lineno, key=qid)
     span = e.get("word_span")
     if span is not None and (not isinstance(span, list) or len(span) != 2
                              or not all(isinstance(x, int) and not isinstance(x, bool) for x in span)):
-        raise DataError(f"{what}: field 'word_span' must be [first, last] integers, got {span!r}", path, lineno, key=qid)
+        raise DataError(f"{what}: field 'word_span' must be [first, last] integers, got {span!r}",
+                        path, lineno, key=qid)
     return e
 
 

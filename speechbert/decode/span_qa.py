@@ -47,14 +47,16 @@ def pick_device(ngpu: int) -> torch.device:
     return torch.device("cuda")
 
 
-def load_qa_model(model_dir: str | Path, model_file: str = "model.avg.pt",
-                  device: str | torch.device = "cpu") -> tuple[SpanQAModel, argparse.Namespace]:
+def load_qa_model(model_dir: str | Path, model_file: str = "model.avg.pt", device: str | torch.device = "cpu",
+                  modality: str | None = None, tool: str = "") -> tuple[SpanQAModel, argparse.Namespace]:
     """Load a fine-tuned span QA model from its experiment directory (``config.yaml`` + weights).
 
-    ``model_file`` is a file name inside ``model_dir`` or a path to a model file.
+    ``model_file`` is a file name inside ``model_dir`` or a path to a model file. With
+    ``modality``, a model trained on the other input (``audio``/``text``) is refused before its
+    weights are read (``tool`` names the entry point that decodes the other kind).
 
     Raises:
-        ConfigError: naming the missing directory, ``config.yaml`` or model file.
+        ConfigError: naming the missing directory, ``config.yaml`` or model file, or the modality.
     """
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -67,6 +69,14 @@ def load_qa_model(model_dir: str | Path, model_file: str = "model.avg.pt",
     path = file if file.is_absolute() else model_dir / file
     if not path.is_file():
         raise ConfigError(f"{path}: no such model file (train the model first, or pick one with --model_file)")
+    if modality is not None:
+        from speechbert.tasks.sqa_finetune import SQATask
+        from speechbert.train.model_io import load_exp_args
+
+        trained = load_exp_args(model_dir, SQATask).input_modality
+        if trained != modality:
+            raise ConfigError(f"{model_dir} is a model with {trained} input; this tool needs one with {modality} "
+                              f"input" + (f" (decode it with {tool})" if tool else ""))
     model, args = load_span_model(model_dir, str(path if file.is_absolute() else file), device)
     logger.info("loaded %s (%s input, %d parameters)", path, args.input_modality,
                 sum(p.numel() for p in model.parameters()))

@@ -342,8 +342,11 @@ def predict_from_exp(exp_dir: str | Path, data_dir: str | Path, *, dump_dir: str
     modality = args.input_modality
     if modality == "audio" and (dump_dir is None or ctm is None):
         raise ConfigError("an audio (end-to-end) model needs the data set's features (dump_dir) and word CTM")
+    # Audio: unaligned utterances are split evenly so every question gets an answer (and a
+    # guessed time); text: only aligned words get times.
     corpus = SpokenCorpus.load(data_dir, dump_dir if modality == "audio" else None, ctm,
-                               cmvn if cmvn is not None else args.cmvn, unaligned="uniform",
+                               cmvn if cmvn is not None else args.cmvn,
+                               unaligned="uniform" if modality == "audio" else "drop",
                                max_word_frames=int(args.max_word_frames), text_name=text_name)
     questions = read_questions(Path(data_dir) / "questions.jsonl")
     dataset = build_sqa_dataset(args, corpus, questions, train=False)

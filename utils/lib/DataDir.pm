@@ -135,10 +135,10 @@ sub check_line {
         unless $s =~ $num && ($e eq '-1' || ($e =~ $num && $e > $s));
     }
   }
-  if ($opt{printable}) {
+  if ($opt{utf8}) {
     my $copy = $line;
     return ($key, 'text is not valid UTF-8') unless utf8::decode($copy);
-    return ($key, 'text contains a control character') if $copy =~ /\p{Cc}/;
+    return ($key, 'text contains a control character') if $opt{printable} && $copy =~ /\p{Cc}/;
   }
   return ($key, undef);
 }
@@ -146,6 +146,7 @@ sub check_line {
 # Reads table $dir/$name. Returns [ { key, line, fields rest, lineno } ... ] in file order.
 #   strict => 1: die on the first bad line, unsorted or duplicate key ("file:line: ...")
 #   strict => 0: drop bad lines and later duplicates, sort; counts go to $opt{stats}
+#   utf8 => 1: lines must be valid UTF-8; printable => 1: and without control characters
 sub read_table {
   my ($path, $name, %opt) = @_;
   my $lines = read_lines($path);
@@ -159,7 +160,7 @@ sub read_table {
     if (!$opt{strict}) {
       $line =~ s/\r$//;
     }
-    my ($key, $err) = check_line($name, $line, printable => $opt{printable});
+    my ($key, $err) = check_line($name, $line, utf8 => $opt{utf8}, printable => $opt{printable});
     if (defined $err) {
       die "$path:$lineno: $err\n" if $opt{strict};
       push @{$stats->{malformed}}, "$path:$lineno: $err" if $stats;

@@ -76,8 +76,9 @@ sub validate {
   my @utt_files = utt_table_files($dir);
   for my $f (@utt_files, DataDir::optional_utt_files(), 'spk2utt', spk_table_files($dir)) {
     next unless -f "$dir/$f" && !$rows{$f};
-    my $printable = ($f eq 'text' || $f eq 'text.asr') && !$flags{'non-print'};
-    $rows{$f} = read_table("$dir/$f", $f, strict => 1, printable => $printable);
+    my $is_text = $f eq 'text' || $f eq 'text.asr';
+    $rows{$f} = read_table("$dir/$f", $f, strict => 1, utf8 => $is_text,
+      printable => $is_text && !$flags{'non-print'});
   }
   my $utts = keys_of($rows{utt2spk});
   die "$dir/utt2spk is empty\n" unless @$utts;
@@ -217,8 +218,8 @@ sub fix {
   my %all;
   for my $f (@utt_files, @optional) {
     my %s;
-    my $printable = $f eq 'text' || $f eq 'text.asr';
-    $clean{$f} = read_table("$dir/$f", $f, stats => \%s, printable => $printable);
+    my $is_text = $f eq 'text' || $f eq 'text.asr';
+    $clean{$f} = read_table("$dir/$f", $f, stats => \%s, utf8 => $is_text, printable => $is_text);
     for my $kind (qw(malformed duplicate)) {
       next unless $s{$kind};
       push @notes, scalar(@{$s{$kind}}) . " $kind line(s) removed from $f (first: $s{$kind}[0])";

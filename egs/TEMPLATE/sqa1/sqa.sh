@@ -157,7 +157,9 @@ if run_stage 2; then
 fi
 
 if run_stage 3; then
-    if [ "${alignment}" = ctc ] || [ "${asr}" = ctc ]; then
+    # The CTC model aligns words (alignment=ctc), is the cascade's ASR (asr=ctc), and gives the
+    # corpus transcripts their word times (asr=corpus).
+    if [ "${alignment}" = ctc ] || [ "${asr}" = ctc ] || [ "${asr}" = corpus ]; then
         log "Stage 3: CTC aligner training -> ${align_model_dir}"
         train "${align_model_dir}" speechbert.bin.align_train --config "${align_config}" \
             --train_data "data/${train_set}" --train_dump "dump/${train_set}" \

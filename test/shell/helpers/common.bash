@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154  # $output and $status are set by bats' `run`
 # Helpers shared by the bats tests in test/shell/ (load with: load helpers/common).
 
 REPO_ROOT=$(cd "${BATS_TEST_DIRNAME}/../.." && pwd)
@@ -101,4 +102,25 @@ assert_line_count() {
     cat "$1" >&2
     return 1
   fi
+}
+
+# Prints the largest number of tasks that ran at the same time, from files holding
+# "<start> <end>" (seconds since the epoch) lines.
+max_overlap() {
+  cat "$@" | awk '{ print $1, 1; print $2, -1 }' | sort -k1,1g -k2,2n |
+    awk '{ n += $2; if (n > max) max = n } END { print max + 0 }'
+}
+
+# Succeeds once process $1 has exited (or is a zombie nobody reaped yet); waits up to 5 s.
+wait_process_gone() {
+  local _
+  for _ in $(seq 1 50); do
+    if ! kill -0 "$1" 2> /dev/null ||
+      [ "$(ps -o stat= -p "$1" 2> /dev/null | cut -c1)" = Z ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "process $1 is still running" >&2
+  return 1
 }

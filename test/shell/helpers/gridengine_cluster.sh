@@ -33,6 +33,7 @@ qconf_edit() {
   shift
   local editor
   editor=$(mktemp)
+  # shellcheck disable=SC2016  # "$1" belongs to the generated editor script
   printf '#!/bin/sh\nsed -i -e %q "$1"\n' "${script}" > "${editor}"
   chmod +x "${editor}"
   EDITOR=${editor} qconf "$@" > /dev/null 2>&1
@@ -40,9 +41,9 @@ qconf_edit() {
 }
 
 wait_for() {
-  local what=$1 i
+  local what=$1 _
   shift
-  for i in $(seq 1 120); do
+  for _ in $(seq 1 120); do
     if "$@" > /dev/null 2>&1; then
       return 0
     fi
@@ -67,6 +68,7 @@ configure() {
     qconf -Ae "${tmp}/exec" > /dev/null 2>&1
   fi
   if ! qconf -spl 2> /dev/null | grep -qx smp; then
+    # shellcheck disable=SC2016  # $pe_slots is Grid Engine syntax, not a shell variable
     printf 'pe_name smp\nslots 9999\nuser_lists NONE\nxuser_lists NONE\nstart_proc_args NONE\nstop_proc_args NONE\nallocation_rule $pe_slots\ncontrol_slaves FALSE\njob_is_first_task TRUE\nurgency_slots min\naccounting_summary FALSE\nqsort_args NONE\n' \
       > "${tmp}/pe"
     qconf -Ap "${tmp}/pe" > /dev/null 2>&1
@@ -120,11 +122,11 @@ start() {
 }
 
 stop_pid_file() {
-  local pid_file=$1 pid i
+  local pid_file=$1 pid _
   [ -f "${pid_file}" ] || return 0
   pid=$(cat "${pid_file}")
   kill "${pid}" 2> /dev/null || return 0
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     kill -0 "${pid}" 2> /dev/null || return 0
     if [ "$(ps -o stat= -p "${pid}" 2> /dev/null | cut -c1)" = Z ]; then return 0; fi
     sleep 0.1

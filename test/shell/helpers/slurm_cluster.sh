@@ -29,12 +29,20 @@ usage() {
 action=$1
 mkdir -p "$2"
 dir=$(cd "$2" && pwd)
-ctld_port=${SLURM_TEST_CTLD_PORT:-16817}
-slurmd_port=${SLURM_TEST_SLURMD_PORT:-16818}
+
+# Prints a TCP port nobody listens on (so that a second test cluster, or a forgotten
+# one, cannot answer in this cluster's place).
+free_port() {
+  perl -MIO::Socket::INET -e \
+    'my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0) or die "$!\n"; print $s->sockport, "\n"'
+}
 
 write_conf() {
-  local cpus
+  local cpus ctld_port slurmd_port
   cpus=$(nproc)
+  ctld_port=${SLURM_TEST_CTLD_PORT:-$(free_port)}
+  slurmd_port=${SLURM_TEST_SLURMD_PORT:-$(free_port)}
+  while [ "${slurmd_port}" = "${ctld_port}" ]; do slurmd_port=$(free_port); done
   mkdir -p "$dir/state" "$dir/spool" "$dir/log" "$dir/run" "$dir/munge"
   cat > "$dir/slurm.conf" <<EOF
 # Single-node test cluster written by $0
@@ -111,6 +119,12 @@ start() {
   slurmctld -f "$dir/slurm.conf"
   slurmd -f "$dir/slurm.conf"
   wait_idle
+  # make sure the daemons answering are this cluster's
+  for pid_file in "$dir/run/slurmctld.pid" "$dir/run/slurmd.pid"; do
+    if ! [ -s "${pid_file}" ] || ! kill -0 "$(cat "${pid_file}")" 2> /dev/null; then
+      die "${pid_file##*/} is missing or its daemon died; see $dir/log/"
+    fi
+  done
   echo "export SLURM_CONF=$dir/slurm.conf"
 }
 

@@ -31,7 +31,9 @@ def test_shapes_and_padding_invariance(rnn_type, bidirectional, layers):
     out = enc(feats, lengths)
     assert out.vectors.shape == (5, 24) and out.reconstruction.shape == feats.shape
     # Frames past each length are zero in the reconstruction.
-    assert out.reconstruction[1, lengths[1]:].abs().sum() == 0 if lengths[1] < 12 else True
+    short = int((lengths < 12).nonzero()[0])
+    assert out.reconstruction[short, lengths[short]:].abs().sum() == 0
+    assert out.reconstruction[short, : lengths[short]].abs().sum() > 0
     # Garbage in the padding, and extra padding, change nothing.
     noisy = torch.cat([feats, torch.zeros(5, 7, 13)], dim=1)
     for i, length in enumerate(lengths.tolist()):
@@ -82,7 +84,7 @@ def test_tiny_model_overfits_a_few_segments():
         loss.backward()
         opt.step()
     final = masked_reconstruction_loss(enc(feats, lengths).reconstruction, feats, lengths).item()
-    assert final < first / 10, (first, final)
+    assert final < first / 50, (first, final)
 
 
 def test_bad_inputs_raise():

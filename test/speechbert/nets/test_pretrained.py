@@ -143,3 +143,20 @@ def test_random_init_encoder_round_trips_through_hf_names(tmp_path):
     ids = torch.randint(0, 30, (2, 12))
     with torch.no_grad():
         assert (ours(ids)[0] - hf(ids).last_hidden_state).abs().max() <= 1e-5
+
+
+def test_question_answering_checkpoint_gives_span_head(tmp_path):
+    from speechbert.nets import SpanHead
+
+    cfg = transformers.BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                  intermediate_size=16, max_position_embeddings=10)
+    hf = transformers.BertForQuestionAnswering(cfg).eval()
+    hf.save_pretrained(tmp_path / "qa")
+    pre = read_pretrained_bert(tmp_path / "qa")
+    head = SpanHead(8)
+    head.load_hf_state_dict(pre.span_state)
+    ids = torch.randint(0, 30, (2, 7))
+    with torch.no_grad():
+        start, end = head(pre.encoder.eval()(ids)[0])
+        ref = hf(input_ids=ids)
+    assert torch.allclose(start, ref.start_logits, atol=1e-5) and torch.allclose(end, ref.end_logits, atol=1e-5)

@@ -1,0 +1,110 @@
+"""Answer a question about a recording with the trained end-to-end model.
+
+    python -m speechbert.bin.answer --model_dir exp/finetune --aligner_dir exp/align \\
+        --audio passage.wav --question "what does mary like" [--clip_out answer.wav] [--json]
+
+The recording may have any length, any sample rate soundfile reads (resampled to the training
+rate) and several channels (mixed down to mono, with a note). The aligner, used as a greedy ASR,
+finds the spoken words and their times (no transcript needed); the model picks the answer span.
+Prints the answer time span, the recognised words in it and the score (``--json``: one JSON
+object with the n-best list, the recognised transcript and notes); ``--clip_out`` writes the
+answer audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Sequence
+
+from speechbert.bin.cli import ArgumentParser, get_base_parser, run_main
+
+
+def get_parser() -> ArgumentParser:
+    parser = get_base_parser(__doc__.split("\n\n")[0])
+    a = parser.add_argument
+    a("--model_dir", required=True, help="end-to-end fine-tuning experiment (config.yaml + model file)")
+    a("--model_file", default="model.avg.pt", help="model file inside --model_dir (or a path)")
+    a("--aligner_dir", required=True, help="trained CTC aligner directory (exp/align)")
+    a("--audio", required=True, help="the recording (wav, flac, ... any rate, mono or multi-channel)")
+    a("--question", required=True, help="the question, as text")
+    a("--clip_out", default=None, help="write the answer span's audio here (.wav or .flac)")
+    a("--json", action="store_true", help="print one JSON object instead of readable lines")
+    a("--feats_config", default=None,
+      help="feature config of the training features (default: the copy under the model's train_dump/conf)")
+    a("--cmvn", default=None, help="training CMVN stats (default: the model's, else the aligner's copy)")
+    a("--max_chunk_seconds", type=float, default=30.0,
+      help="longer audio is recognised in chunks of at most this, cut at quiet frames")
+    a("--nbest", type=int, default=5, help="alternative spans reported")
+    a("--max_answer_len", type=int, default=None, help="longest answer in words (default: the model's)")
+    a("--ngpu", type=int, default=0, help="0: CPU, 1: one GPU")
+    a("--num_threads", type=int, default=1, help="torch CPU threads")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from speechbert.align.aligner import load_aligner
+    from speechbert.audio.cmvn import GlobalCMVN
+    from speechbert.decode.recording import (AnswerSetup, answer_recording, find_feature_config, read_recording,
+                                             resolve_recorded_path, write_clip)
+    from speechbert.decode.span_qa import DecodeOptions, load_qa_model, pick_device
+    from speechbert.errors import ConfigError
+    from speechbert.text.normalize import normalize_text
+
+    if not normalize_text(args.question):
+        raise ConfigError(f"--question {args.question!r} is empty (no word after normalization)")
+    if args.max_chunk_seconds <= 0.1:
+        raise ConfigError(f"--max_chunk_seconds must be above 0.1, got {args.max_chunk_seconds}")
+    rec = read_recording(args.audio)  # fail on bad audio before loading models
+    torch.set_num_threads(args.num_threads)
+    device = pick_device(args.ngpu)
+    model, margs = load_qa_model(args.model_dir, args.model_file, device, modality="audio")
+    aligner = load_aligner(args.aligner_dir)
+    feats_config, where = find_feature_config(args.model_dir, margs, args.feats_config, aligner)
+    logging.info("features: %s (from %s)", feats_config.feats_type_line, where)
+    cmvn_path = resolve_recorded_path(args.cmvn or margs.cmvn, args.model_dir)
+    if args.cmvn and cmvn_path is None:
+        raise ConfigError(f"--cmvn {args.cmvn}: no such file")
+    if cmvn_path is not None:
+        cmvn = GlobalCMVN.load(cmvn_path)
+    elif margs.cmvn:
+        if aligner.cmvn is None:
+            raise ConfigError(f"the model's training CMVN {margs.cmvn} is not here and the aligner has no copy: "
+                              "pass --cmvn")
+        logging.info("the model's CMVN %s is not here: using the aligner's copy (%s)", margs.cmvn,
+                     aligner.cmvn.source)
+        cmvn = aligner.cmvn
+    else:
+        cmvn = None
+    setup = AnswerSetup(model, margs, aligner, feats_config, cmvn, device)
+    setup.check()
+    opts = DecodeOptions(nbest=max(1, args.nbest), max_answer_len=args.max_answer_len)
+    result = answer_recording(setup, rec, args.question, opts=opts, max_chunk_seconds=args.max_chunk_seconds)
+    for note in result["notes"]:
+        logging.info("note: %s", note)
+    if args.clip_out:
+        clip = write_clip(args.clip_out, rec, result["start"], result["end"])
+        result["clip"] = args.clip_out
+        result["clip_duration"] = round(clip, 3)
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+    else:
+        print(f"answer: {result['start']:.2f}-{result['end']:.2f} s: \"{result['words']}\" "
+              f"(score {result['score']:.3f})")
+        print(f"recognised {result['recognized_words']} words in {result['duration']:.2f} s of audio"
+              + (f"; notes: {'; '.join(result['notes'])}" if result["notes"] else ""))
+        if args.clip_out:
+            print(f"answer clip: {args.clip_out} ({result['clip_duration']:.2f} s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(run, get_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

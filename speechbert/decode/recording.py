@@ -1,0 +1,329 @@
+"""Answering a question about a new recording with a trained end-to-end model.
+
+Pipeline (doc/answering.md): read the audio (any rate soundfile reads; several channels are mixed
+down, with a note) → resample to the training feature rate → the training features (fbank/MFCC,
+the recorded feature configuration) → cut into chunks of at most ``max_chunk_seconds`` at the
+quietest frame of each chunk's second half → the CTC aligner as a greedy ASR on each chunk gives
+words and word times (no transcript needed) → audio word segments with the training CMVN → the
+SQA model → the best word span, its passage-time span and the recognised words in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import soundfile
+import torch
+import yaml
+
+from speechbert.align.aligner import Aligner
+from speechbert.asr.ctc import recognize
+from speechbert.audio.cmvn import GlobalCMVN
+from speechbert.audio.features import FeatureConfig, FeatureExtractor
+from speechbert.audio.wav_io import resample
+from speechbert.decode.span_qa import DecodeOptions, decode_questions
+from speechbert.errors import ConfigError, DataError
+from speechbert.io.atomic import atomic_path
+from speechbert.io.ctm import CtmEntry
+from speechbert.tasks.sqa_finetune import SpanQAModel
+from speechbert.tasks.word_segments import Passage, SpokenCorpus, build_segments
+from speechbert.text.normalize import normalize_text
+
+logger = logging.getLogger(__name__)
+
+CONTEXT_ID = "recording"
+
+
+# ------------------------------------------------------------------------------------- audio
+
+
+@dataclass
+class Recording:
+    """Mono float32 samples in [-1, 1] at the file's own rate, and what was done to them."""
+
+    path: str
+    samples: np.ndarray
+    sample_rate: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Read an audio file; several channels are averaged into one (noted).
+
+    Raises:
+        DataError: naming the file if it is missing, cannot be decoded, or holds no samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("no such audio file", path)
+    try:
+        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+        raise DataError(f"cannot read audio ({e})", path) from None
+    if samples.shape[0] == 0:
+        raise DataError("empty audio (0 samples)", path)
+    rec = Recording(str(path), np.ascontiguousarray(samples[:, 0]), int(rate))
+    if samples.shape[1] > 1:
+        rec.samples = np.ascontiguousarray(samples.mean(axis=1, dtype=np.float32))
+        rec.notes.append(f"mixed {samples.shape[1]} channels down to mono")
+    return rec
+
+
+def write_clip(path: str | Path, rec: Recording, start: float, end: float) -> float:
+    """Write ``rec`` from ``start`` to ``end`` seconds to ``path`` (format from its suffix); returns
+    the clip's duration."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").upper()
+    if fmt not in soundfile.available_formats():
+        raise ConfigError(f"{path}: unknown audio format {path.suffix!r} (use .wav or .flac)")
+    first = max(0, int(round(start * rec.sample_rate)))
+    last = min(len(rec.samples), int(round(end * rec.sample_rate)))
+    clip = rec.samples[first:max(last, first)]
+    with atomic_path(path) as tmp:
+        soundfile.write(str(tmp), clip, rec.sample_rate, format=fmt)
+    return len(clip) / rec.sample_rate
+
+
+# ---------------------------------------------------------------------------------- features
+
+
+def resolve_recorded_path(value: str | None, model_dir: str | Path) -> Path | None:
+    """A path recorded in an experiment's config: as given (absolute or from the working
+    directory), else relative to the recipe directory (``exp/<name>/..``/..); ``None`` if neither."""
+    if not value:
+        return None
+    p = Path(value)
+    if p.exists():
+        return p
+    if not p.is_absolute():
+        q = Path(model_dir).resolve().parent.parent / p
+        if q.exists():
+            return q
+    return None
+
+
+def feature_config_from_yaml(path: str | Path) -> FeatureConfig:
+    """The :class:`FeatureConfig` of a ``compute_feats`` YAML config (other keys ignored)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: cannot read the feature config ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of feature options")
+    names = set(FeatureConfig.option_names())
+    return FeatureConfig(**{k: v for k, v in data.items() if k in names})
+
+
+def feature_config_from_type(line: str, frame_shift: float) -> FeatureConfig:
+    """A :class:`FeatureConfig` from a ``feats_type`` line (``fbank 80``, ``mfcc 39``) and the frame
+    shift (seconds), the other options at the values of ``conf/fbank.yaml`` / ``conf/mfcc.yaml``."""
+    parts = line.split()
+    try:
+        kind, dim = parts[0], int(parts[1])
+    except (IndexError, ValueError):
+        raise ConfigError(f"cannot parse feats_type {line!r} (expected e.g. 'fbank 80')") from None
+    shift_ms = round(frame_shift * 1000.0, 6)
+    if kind == "fbank":
+        return FeatureConfig(feats_type="fbank", num_mel_bins=dim, frame_shift=shift_ms)
+    if kind == "mfcc":
+        deltas = dim % 3 == 0 and dim // 3 <= 23
+        return FeatureConfig(feats_type="mfcc", num_mel_bins=23, num_ceps=dim // 3 if deltas else dim,
+                             use_deltas=deltas, frame_shift=shift_ms)
+    raise ConfigError(f"unknown feature type in feats_type {line!r}")
+
+
+def find_feature_config(model_dir: str | Path, margs: argparse.Namespace, explicit: str | None = None,
+                        aligner: Aligner | None = None) -> tuple[FeatureConfig, str]:
+    """The feature configuration the model was trained with, and where it was found.
+
+    Order: ``explicit`` (``--feats_config``); the YAML config ``steps/make_feats.sh`` copies to
+    ``<train_dump>/conf/``; ``<train_dump>/feats_type`` + ``frame_shift``; the aligner's
+    ``feats_type``. The last two assume the toolkit's default options for everything but the
+    type and dimension (logged).
+    """
+    if explicit:
+        return feature_config_from_yaml(explicit), explicit
+    dump = resolve_recorded_path(getattr(margs, "train_dump", None), model_dir)
+    if dump is not None:
+        confs = sorted((dump / "conf").glob("*.yaml"))
+        if len(confs) == 1:
+            return feature_config_from_yaml(confs[0]), str(confs[0])
+        ft = dump / "feats_type"
+        if ft.is_file():
+            from speechbert.tasks.word_segments import read_frame_shift
+
+            cfg = feature_config_from_type(ft.read_text(encoding="utf-8").strip(), read_frame_shift(dump))
+            logger.warning("%s has no feature config copy: assuming the default %s options (%s); pass "
+                           "--feats_config if the training features used others", dump / "conf", cfg.feats_type,
+                           ft.read_text(encoding="utf-8").strip())
+            return cfg, str(ft)
+    if aligner is not None and aligner.feats_type:
+        cfg = feature_config_from_type(aligner.feats_type, aligner.frame_shift)
+        logger.warning("using the aligner's feature type %r with default options; pass --feats_config to be sure",
+                       aligner.feats_type)
+        return cfg, "aligner.yaml"
+    raise ConfigError(f"cannot tell which features {model_dir} was trained on (its train_dump "
+                      f"{getattr(margs, 'train_dump', None)!r} is not here): pass --feats_config conf/fbank.yaml")
+
+
+def frame_energy(samples: np.ndarray, shift: int, num_frames: int) -> np.ndarray:
+    """Log energy of each ``shift``-sample block (one per feature frame)."""
+    n = min(num_frames, len(samples) // max(shift, 1))
+    blocks = samples[:n * shift].reshape(n, shift).astype(np.float64)
+    energy = np.log(np.sum(blocks * blocks, axis=1) + 1e-10)
+    if n < num_frames:
+        energy = np.concatenate([energy, np.full(num_frames - n, energy[-1] if n else 0.0)])
+    return energy
+
+
+def chunk_bounds(energy: np.ndarray, max_frames: int) -> list[tuple[int, int]]:
+    """Cut ``len(energy)`` frames into chunks of at most ``max_frames``, each cut at the quietest
+    frame of the second half of the chunk it ends."""
+    if max_frames < 2:
+        raise ConfigError(f"chunks must hold at least 2 frames, got {max_frames}")
+    n = len(energy)
+    out, start = [], 0
+    while n - start > max_frames:
+        lo, hi = start + max_frames // 2, start + max_frames
+        cut = lo + int(np.argmin(energy[lo:hi]))
+        out.append((start, cut))
+        start = cut
+    out.append((start, n))
+    return out
+
+
+# -------------------------------------------------------------------------------- segmenting
+
+
+class InMemoryFeats:
+    """The part of :class:`speechbert.io.feats.FeatsReader` that audio word segments use."""
+
+    def __init__(self, mats: dict[str, np.ndarray]) -> None:
+        self.mats = mats
+
+    def load(self, utt: str, start_frame: int | None = None, end_frame: int | None = None) -> np.ndarray:
+        return self.mats[utt][start_frame:end_frame].copy()
+
+    def dim(self) -> int:
+        return int(next(iter(self.mats.values())).shape[1])
+
+
+@dataclass
+class SegmentedRecording:
+    """The recording as a one-passage corpus of recognised audio words."""
+
+    corpus: SpokenCorpus
+    chunks: list[tuple[int, int]]
+    words: list[str]
+
+
+def segment_recording(feats: np.ndarray, duration: float, aligner: Aligner, cmvn: GlobalCMVN | None,
+                      frame_shift: float, chunks: Sequence[tuple[int, int]],
+                      max_word_frames: int = 0) -> SegmentedRecording:
+    """Recognise every chunk with the aligner and build the audio-word corpus of the recording.
+
+    ``feats`` are raw features ``(T, D)``; the aligner applies its own CMVN, the audio words get
+    ``cmvn`` (the SQA model's training stats).
+    """
+    words: list[str] = []
+    word_utt: list[int] = []
+    ctm: dict[str, list[CtmEntry]] = {}
+    mats: dict[str, np.ndarray] = {}
+    utt2num_frames: dict[str, int] = {}
+    utt2dur: dict[str, float] = {}
+    utts = []
+    normed = cmvn(feats) if cmvn is not None else feats
+    for k, (f0, f1) in enumerate(chunks):
+        utt = f"chunk-{k:04d}"
+        utts.append(utt)
+        dur = (duration - f0 * frame_shift) if k == len(chunks) - 1 else (f1 - f0) * frame_shift
+        timed = recognize(aligner, feats[f0:f1], dur)
+        ctm[utt] = [CtmEntry(utt, w.start, w.end - w.start, w.word, w.conf) for w in timed]
+        words.extend(w.word for w in timed)
+        word_utt.extend([k] * len(timed))
+        mats[utt] = normed[f0:f1]
+        utt2num_frames[utt] = f1 - f0
+        utt2dur[utt] = dur
+    passages = {CONTEXT_ID: Passage(CONTEXT_ID, utts, words, word_utt)}
+    segments = build_segments(passages, ctm, utt2num_frames, frame_shift, utt2dur, unaligned="uniform")
+    feats_reader = InMemoryFeats(mats)
+    corpus = SpokenCorpus(passages, segments, feats_reader, frame_shift, max_word_frames)  # type: ignore[arg-type]
+    return SegmentedRecording(corpus, list(chunks), words)
+
+
+# ---------------------------------------------------------------------------------- answering
+
+
+@dataclass
+class AnswerSetup:
+    """Everything loaded once to answer questions about recordings."""
+
+    model: SpanQAModel
+    margs: argparse.Namespace
+    aligner: Aligner
+    feats_config: FeatureConfig
+    cmvn: GlobalCMVN | None
+    device: torch.device = torch.device("cpu")
+
+    def check(self) -> None:
+        """Raise ConfigError when the features, the aligner and the model do not fit together."""
+        dim = self.feats_config.dim
+        feat_dim = getattr(self.margs, "feat_dim", None)
+        if feat_dim is not None and int(feat_dim) != dim:
+            raise ConfigError(f"the feature config gives {dim}-dim features but the model was trained on "
+                              f"{feat_dim}-dim ones: pass the training --feats_config")
+        if self.aligner.model.config.input_dim != dim:
+            raise ConfigError(f"the aligner reads {self.aligner.model.config.input_dim}-dim features, the "
+                              f"feature config gives {dim}: use the aligner trained on these features")
+        if abs(self.aligner.frame_shift - self.feats_config.frame_shift_seconds) > 1e-6:
+            raise ConfigError(f"the aligner expects a {self.aligner.frame_shift} s frame shift, the features have "
+                              f"{self.feats_config.frame_shift_seconds} s")
+        if self.cmvn is not None and self.cmvn.dim != dim:
+            raise ConfigError(f"the CMVN stats are {self.cmvn.dim}-dim, the features {dim}-dim")
+
+
+def answer_recording(setup: AnswerSetup, rec: Recording, question: str, *, opts: DecodeOptions,
+                     max_chunk_seconds: float = 30.0) -> dict:
+    """Answer ``question`` about ``rec``: a ``predictions.jsonl``-style record plus recording facts.
+
+    Raises:
+        ConfigError: for an empty question.
+        DataError: when the audio is too short for one frame or no word is recognised.
+    """
+    q = normalize_text(question)
+    if not q:
+        raise ConfigError(f"the question {question!r} is empty (no word after normalization)")
+    cfg = setup.feats_config
+    samples = rec.samples
+    if rec.sample_rate != cfg.sample_rate:
+        samples = resample(samples, rec.sample_rate, cfg.sample_rate)
+        rec.notes.append(f"resampled {rec.sample_rate} Hz to {cfg.sample_rate} Hz")
+    feats = FeatureExtractor(cfg)(samples, rec.path)
+    shift = cfg.frame_shift_seconds
+    energy = frame_energy(samples, cfg.shift_samples, len(feats))
+    chunks = chunk_bounds(energy, max(2, int(round(max_chunk_seconds / shift))))
+    if len(chunks) > 1:
+        rec.notes.append(f"split into {len(chunks)} chunks of at most {max_chunk_seconds:g} s at quiet frames")
+    seg = segment_recording(feats, rec.duration, setup.aligner, setup.cmvn, shift, chunks,
+                            int(getattr(setup.margs, "max_word_frames", 0) or 0))
+    if not seg.words:
+        raise DataError("no word was recognised in the recording: nothing to answer from", rec.path)
+    questions = [{"id": "question", "context_id": CONTEXT_ID, "question": q}]
+    records = decode_questions(setup.model, setup.margs, seg.corpus, questions, opts, "asr", setup.device)
+    if not records:
+        raise DataError("the model gave no answer span for this recording", rec.path)
+    out = records[0]
+    return {"audio": rec.path, "duration": round(rec.duration, 3), "sample_rate": rec.sample_rate,
+            "question": question, "normalized_question": q, "start": out["start"], "end": out["end"],
+            "words": out["words"], "score": out["score"], "word_span": out["word_span"],
+            "word_source": "asr", "nbest": out["nbest"], "recognized_words": len(seg.words),
+            "transcript": " ".join(seg.words), "chunks": len(chunks), "notes": list(rec.notes)}

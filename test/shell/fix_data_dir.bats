@@ -1,0 +1,101 @@
+#!/usr/bin/env bats
+# utils/fix_data_dir.sh: repairs what validate_data_dir.sh rejects, reports why.
+
+load helpers/common
+
+setup() {
+  make_tmp_dir
+  make_data_dir data
+}
+
+teardown() {
+  remove_tmp_dir
+}
+
+@test "an unsorted directory with duplicates is rejected by validate and repaired by fix" {
+  sort -r data/text > t
+  sed -n 1p t >> t
+  mv t data/text
+  cp data/utt2spk expected_utt2spk
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 1
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 0
+  assert_output_contains "1 duplicate line(s) removed from text"
+  assert_output_contains "kept 7 of 7 utterances"
+  assert_output_contains "old files are kept in data/.backup"
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 0
+  assert_same_file expected_utt2spk data/utt2spk
+  [ "$(head -n 1 data/text)" = "test-0000-0000-000 the sentence 000 of test-0000-0000" ]
+  assert_line_count data/.backup/text 8
+}
+
+@test "utterances missing from a file are dropped, with their incomplete passages" {
+  sed -i '/test-0000-0000-001/d' data/wav.scp
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 0
+  assert_output_contains "1 utterance(s) not in wav.scp (e.g. test-0000-0000-001)"
+  assert_output_contains "2 utterance(s) removed because other sentences of their passage (contexts) were removed"
+  assert_output_contains "kept 4 of 7 utterances"
+  assert_output_contains "kept 2 of 3 contexts"
+  assert_output_contains "kept 2 of 4 questions"
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 0
+  ! grep -q test-0000-0000 data/utt2spk data/spk2utt data/text data/contexts data/questions.jsonl data/oracle.ctm
+  assert_line_count data/spk2utt 2
+  assert_line_count data/questions.jsonl 2
+  [ "$(cat data/oracle.ctm)" = "test-0000-0001-001 1 0.05 0.25 the 1.0" ]
+}
+
+@test "malformed lines and non-positive durations are dropped and counted" {
+  sed -i '3s/ 1\.[0-9]*$/ 0/' data/utt2dur
+  sed -i '6s/$/ extra field/' data/utt2spk
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 0
+  assert_output_contains "1 malformed line(s) removed from utt2dur (first: data/utt2dur:3: value '0' is not a positive number)"
+  assert_output_contains "1 malformed line(s) removed from utt2spk (first: data/utt2spk:6: expected 2 fields, found 4)"
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 0
+}
+
+@test "feats.scp restricts the utterances; spk2utt is regenerated" {
+  grep -v test-0001-0000 data/utt2spk | awk '{ print $1, "f.ark:" NR }' > data/feats.scp
+  echo "stale spk2utt" > data/spk2utt
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 0
+  assert_output_contains "2 utterance(s) not in feats.scp"
+  run "${UTILS}/validate_data_dir.sh" data
+  assert_status 0
+  assert_line_count data/feats.scp 5
+  [ "$(tail -n 1 data/spk2utt)" = "test-0000-0001 test-0000-0001-000 test-0000-0001-001" ]
+}
+
+@test "a directory where nothing would remain is an error and is left unchanged" {
+  printf 'other-0000 x.wav\n' > data/wav.scp
+  cp -r data before
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 1
+  assert_output_contains "no utterances remained: not proceeding further"
+  diff -r -x .backup before data
+}
+
+@test "questions.jsonl lines that are not JSON are dropped" {
+  echo 'not json' >> data/questions.jsonl
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 0
+  assert_output_contains "kept 4 of 5 questions"
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 0
+}
+
+@test "--utt-extra-files are intersected as well; unknown options are errors" {
+  awk 'NR != 2 { print $1, "en" }' data/utt2spk > data/utt2lang
+  run "${UTILS}/fix_data_dir.sh" --utt-extra-files utt2lang data
+  assert_status 0
+  assert_output_contains "1 utterance(s) not in utt2lang"
+  assert_line_count data/utt2lang 4
+  run "${UTILS}/fix_data_dir.sh" --extra data
+  assert_status 1
+  assert_output_contains "invalid option --extra"
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# utils/validate_data_dir.sh: every rule, each with a file:line message.
+
+load helpers/common
+
+setup() {
+  make_tmp_dir
+  make_data_dir data
+}
+
+teardown() {
+  remove_tmp_dir
+}
+
+validate() {
+  run "${UTILS}/validate_data_dir.sh" --no-feats "$@" data
+}
+
+@test "a valid data directory passes" {
+  validate
+  assert_status 0
+  assert_output_contains "Successfully validated data-directory data"
+}
+
+@test "feats.scp, text and wav.scp are required unless --no-feats/--no-text/--no-wav" {
+  run "${UTILS}/validate_data_dir.sh" data
+  assert_status 1
+  assert_output_contains "no such file data/feats.scp (if this is by design, specify --no-feats)"
+  rm data/text data/wav.scp
+  run "${UTILS}/validate_data_dir.sh" --no-feats --no-wav data
+  assert_status 1
+  assert_output_contains "no such file data/text (if this is by design, specify --no-text)"
+  run "${UTILS}/validate_data_dir.sh" --no-feats --no-wav --no-text data
+  assert_status 0
+}
+
+@test "unsorted keys are rejected with file and line" {
+  sort -r data/text > t && mv t data/text
+  validate
+  assert_status 1
+  assert_output_contains "data/text:2: key 'test-0001-0000-000' is not in sorted order after 'test-0001-0000-001'"
+}
+
+@test "duplicate keys are rejected" {
+  sed -i '2p' data/utt2dur
+  validate
+  assert_status 1
+  assert_output_contains "data/utt2dur:3: duplicate key 'test-0000-0000-001'"
+}
+
+@test "sorting follows LC_ALL=C (uppercase before lowercase)" {
+  printf 'A-0000 A\nb-0000 b\n' > data/utt2spk
+  printf 'A A-0000\nb b-0000\n' > data/spk2utt
+  printf 'A-0000 a.wav\nb-0000 b.wav\n' > data/wav.scp
+  printf 'A-0000 x\nb-0000 y\n' > data/text
+  rm data/utt2dur data/contexts data/questions.jsonl data/oracle.ctm
+  validate
+  assert_status 0
+}
+
+@test "utterance lists must match across the per-utterance files" {
+  sed -i '/test-0000-0001-001/d' data/utt2dur
+  validate
+  assert_status 1
+  assert_output_contains "the utterance lists of data/utt2spk and data/utt2dur differ: 1 only in utt2spk (test-0000-0001-001)"
+  assert_output_contains "run utils/fix_data_dir.sh data"
+}
+
+@test "feats.scp and utt2num_frames are checked when present" {
+  awk '{ print $1, "feats.ark:" NR }' data/utt2spk > data/feats.scp
+  awk '{ print $1, 100 }' data/utt2spk > data/utt2num_frames
+  run "${UTILS}/validate_data_dir.sh" data
+  assert_status 0
+  sed -i '3s/ 100$/ 0/' data/utt2num_frames
+  run "${UTILS}/validate_data_dir.sh" data
+  assert_status 1
+  assert_output_contains "data/utt2num_frames:3: value '0' is not a positive integer"
+}
+
+@test "spk2utt must be the inverse of utt2spk" {
+  sed -i '2s/ test-0000-0001-001$//' data/spk2utt
+  validate
+  assert_status 1
+  assert_output_contains "data/spk2utt:2: spk2utt is not the inverse of utt2spk"
+  assert_output_contains "utt2spk_to_spk2utt.pl data/utt2spk > data/spk2utt"
+}
+
+@test "speaker ids that are not prefixes of utterance ids break the speaker sort rule" {
+  printf 'u1 s2\nu2 s1\n' > data/utt2spk
+  "${UTILS}/utt2spk_to_spk2utt.pl" data/utt2spk | sort > data/spk2utt
+  printf 'u1 a.wav\nu2 b.wav\n' > data/wav.scp
+  printf 'u1 x\nu2 y\n' > data/text
+  rm data/utt2dur data/contexts data/questions.jsonl data/oracle.ctm
+  validate
+  assert_status 1
+  assert_output_contains "data/utt2spk:2: utt2spk is not in sorted order when sorted first on speaker-id"
+  assert_output_contains "making speaker-ids prefixes of utt-ids"
+  validate --no-spk-sort
+  assert_status 0
+}
+
+@test "text must be printable UTF-8 (--non-print allows control characters)" {
+  printf 'test-0000-0000-000 caf\xc3\xa9 ok\n' > t
+  tail -n +2 data/text >> t
+  cp t data/text
+  validate
+  assert_status 0
+  sed -i '2s/sentence/sen\x01tence/' data/text
+  validate
+  assert_status 1
+  assert_output_contains "data/text:2: text contains a control character"
+  validate --non-print
+  assert_status 0
+  sed -i '3s/sentence/sen\xfftence/' data/text
+  validate --non-print
+  assert_status 1
+  assert_output_contains "data/text:3: text is not valid UTF-8"
+}
+
+@test "keys with whitespace or shell metacharacters are rejected" {
+  sed -i '1s/^test-0000-0000-000/test-0000-0000-00$/' data/wav.scp
+  validate
+  assert_status 1
+  assert_output_contains "data/wav.scp:1: key 'test-0000-0000-00\$' contains the character '\$'"
+}
+
+@test "a missing final newline and Windows line endings are rejected" {
+  printf '%s' "$(cat data/utt2dur)" > data/utt2dur
+  validate
+  assert_status 1
+  assert_output_contains "data/utt2dur:7: the last line does not end with a newline"
+  make_data_dir data
+  sed -i '4s/$/\r/' data/text
+  validate
+  assert_status 1
+  assert_output_contains "data/text:4: Windows line ending"
+}
+
+@test "wrong field counts and bad durations are rejected" {
+  sed -i '2s/$/ extra/' data/utt2spk
+  validate
+  assert_status 1
+  assert_output_contains "data/utt2spk:2: expected 2 fields, found 3"
+  make_data_dir data
+  sed -i '5s/ 1\.[0-9]*$/ -1/' data/utt2dur
+  validate
+  assert_status 1
+  assert_output_contains "data/utt2dur:5: value '-1' is not a positive number"
+}
+
+@test "every utterance listed in contexts must exist, once" {
+  sed -i '2s/$/ test-0000-0001-002/' data/contexts
+  validate
+  assert_status 1
+  assert_output_contains "data/contexts:2: utterance 'test-0000-0001-002' of context 'test-0000-0001' is not in data/utt2spk"
+  make_data_dir data
+  sed -i '3s/$/ test-0000-0000-001/' data/contexts
+  validate
+  assert_status 1
+  assert_output_contains "data/contexts:3: utterance 'test-0000-0000-001' is listed twice"
+}
+
+@test "questions must be JSON objects of known contexts with unique ids" {
+  sed -i '2s/test-0000-0001/test-0009-0009/' data/questions.jsonl
+  validate
+  assert_status 1
+  assert_output_contains "data/questions.jsonl:2: context 'test-0009-0009' is not in data/contexts"
+  make_data_dir data
+  echo '{"id": "q5", "context_id": ' >> data/questions.jsonl
+  validate
+  assert_status 1
+  assert_output_contains "data/questions.jsonl:5:"
+  make_data_dir data
+  sed -n '1p' data/questions.jsonl >> data/questions.jsonl
+  validate
+  assert_status 1
+  assert_output_contains "data/questions.jsonl:5: duplicate question id 'q1' (first on line 1)"
+}
+
+@test "oracle.ctm must name known utterances, grouped by utterance" {
+  echo "test-0000-0000-000 1 0.50 0.10 again 1.0" >> data/oracle.ctm
+  validate
+  assert_status 1
+  assert_output_contains "data/oracle.ctm:4: the lines of utterance 'test-0000-0000-000' are not together"
+}
+
+@test "an unknown option is an error" {
+  run "${UTILS}/validate_data_dir.sh" --no-such-thing data
+  assert_status 1
+  assert_output_contains "unknown option --no-such-thing"
+  assert_output_contains "Usage:"
+}

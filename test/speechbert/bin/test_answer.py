@@ -1,0 +1,94 @@
+"""answer CLI end to end on a synthesized stereo 22.05 kHz recording with a tiny model, and its
+errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "decode"))
+import answer_fixture as af  # noqa: E402
+
+from speechbert.audio.features import FeatureConfig, FeatureExtractor  # noqa: E402
+from speechbert.bin.answer import main  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> dict[str, Path]:
+    """A one-step end-to-end model (20-dim features), an energy aligner and a recording."""
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("answer")
+    af.make_corpus(root, n_train=4, n_test=1)
+    exp = af.train_qa_exp(root, root / "exp" / "finetune", "audio")
+    audio, _ = af.synthesize(["john likes red", "the cat sat near the river"])
+    wav = root / "passage.wav"
+    import torchaudio
+
+    stereo = torch.from_numpy(np.stack([audio, 0.5 * audio]))
+    soundfile.write(wav, torchaudio.functional.resample(stereo, 16000, 22050).numpy().T, 22050)
+    feats = FeatureExtractor(FeatureConfig(num_mel_bins=af.DIM))(audio)
+    aligner = af.make_energy_aligner(root / "exp" / "align", af.DIM, af.write_cmvn(root / "rec_cmvn.ark", feats))
+    conf = root / "fbank20.yaml"
+    conf.write_text(f"feats_type: fbank\nnum_mel_bins: {af.DIM}\nframe_shift: 10\n")
+    return {"exp": exp, "aligner": aligner, "wav": wav, "conf": conf}
+
+
+def base(s: dict[str, Path], **kw: str) -> list[str]:
+    args = {"model_dir": str(s["exp"]), "aligner_dir": str(s["aligner"]), "audio": str(s["wav"]),
+            "question": "What does John like?", **kw}
+    return [x for k, v in args.items() for x in (f"--{k}", v)]
+
+
+def test_answer_json_span_and_clip(setup, tmp_path, capsys):
+    clip = tmp_path / "answer.wav"
+    assert main(base(setup, feats_config=str(setup["conf"]), clip_out=str(clip)) + ["--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    duration = soundfile.info(setup["wav"]).duration
+    assert out["duration"] == pytest.approx(duration, abs=1e-3) and out["sample_rate"] == 22050
+    assert 0.0 <= out["start"] < out["end"] <= duration + 1e-3
+    assert out["recognized_words"] >= 2 and out["transcript"].split()[0] == "a"
+    i, j = out["word_span"]
+    assert out["words"] == " ".join(out["transcript"].split()[i:j + 1])
+    assert out["nbest"][0]["start"] == out["start"] and math_isfinite(out["score"])
+    assert out["notes"] == ["mixed 2 channels down to mono", "resampled 22050 Hz to 16000 Hz"]
+    assert out["normalized_question"] == "what does john like"
+    info = soundfile.info(clip)
+    assert info.samplerate == 22050 and info.channels == 1
+    assert info.frames / 22050 == pytest.approx(out["end"] - out["start"], abs=1.5 / 22050)
+    assert out["clip_duration"] == pytest.approx(out["end"] - out["start"], abs=1e-3)
+
+
+def math_isfinite(x: float) -> bool:
+    return isinstance(x, float) and np.isfinite(x)
+
+
+def test_readable_output_and_feature_config_from_the_training_dump(setup, capsys):
+    # no --feats_config: the training dump's feats_type ("fbank 20") gives the features
+    assert main(base(setup)) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("answer: ") and "recognised" in text
+
+
+def test_bad_input_is_one_clear_line(setup, tmp_path, capsys):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    assert main(base(setup, audio=str(bad))) == 1
+    assert "cannot read audio" in capsys.readouterr().err
+    assert main(base(setup, audio=str(tmp_path / "none.wav"))) == 1
+    assert "no such audio file" in capsys.readouterr().err
+    assert main(base(setup, question=" ?! ")) == 1
+    assert "is empty" in capsys.readouterr().err
+    assert main(base(setup, model_dir=str(tmp_path / "nomodel"))) == 1
+    assert "no such model directory" in capsys.readouterr().err
+    assert main(base(setup, aligner_dir=str(tmp_path))) == 1
+    assert "not an aligner model directory" in capsys.readouterr().err
+    silent = tmp_path / "silent.wav"
+    soundfile.write(silent, np.zeros(16000, np.float32), 16000)
+    assert main(base(setup, audio=str(silent))) == 1
+    assert "no word was recognised" in capsys.readouterr().err
