@@ -2,14 +2,14 @@
 
 1. Feature stage: ``extract_to_ark`` (read wav.scp entries from disk, fbank or MFCC, checks,
    write ark/scp/utt2num_frames) against calling ``torchaudio.compliance.kaldi.fbank`` /
-   ``mfcc`` alone on the same in-memory audio. One thread; best of ``--repeats``. The
-   overhead ratio must stay <= ``--max_ratio`` (exit status 1 otherwise).
+   ``mfcc`` alone on the same in-memory audio. CPU time of one thread, best of ``--repeats``
+   interleaved runs. The overhead ratio must stay <= ``--max_ratio`` (exit status 1 otherwise).
 2. Reader: thousands of small random frame slices (with CMVN) out of a few hundred utterances,
    through ``FeatsReader`` (with and without its LRU cache) against ``kaldiio.load_scp`` + slice
    and against slicing matrices already in memory.
 
 Audio: eSpeak NG speech from ``speechbert.synth.tts`` when it is available (``--audio auto``),
-else tones with noise and chirps.
+else synthetic gliding harmonics with noise and pauses.
 
     tools/venv/bin/python bench/feats.py [--minutes 3] [--audio auto|speech|tones]
 """

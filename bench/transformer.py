@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Training-step throughput of our BERT encoder vs ``transformers.BertModel`` (SDPA attention).
 
-Same config, same batch, same loss; forward + backward + AdamW step. The two models' steps are
+Same config, same batch, same loss; forward + backward + AdamW step; tokens/s counts all B x T
+positions (padding included) for both models. The two models' steps are
 interleaved so that load on a shared machine hits both alike; the median step time is reported.
 Peak memory per step: on CPU, each model is run again in a child process and its peak resident
 memory during a step above the resident memory between steps (weights, optimizer state and

@@ -125,7 +125,7 @@ sub run_task {
   open(STDIN, '<', '/dev/null') or die "$tool: cannot open /dev/null: $!\n";
   open(STDOUT, '>>', $log) or die "$tool: cannot append to $log: $!\n";
   open(STDERR, '>&', \*STDOUT) or die "$tool: cannot redirect stderr: $!\n";
-  system('bash', '-c', $cmd);
+  system('bash', '-o', 'pipefail', '-c', $cmd);
   my $code = status_code($?);
   my $elapsed = time() - $t0;
 

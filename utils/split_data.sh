@@ -53,7 +53,9 @@ if [ -f "${out}/.done" ] &&
 fi
 
 num_utts=$(wc -l < "${data}/utt2spk")
-for f in text wav.scp feats.scp utt2dur utt2num_frames; do
+per_utt_files=(text feats.scp utt2dur utt2num_frames segments)
+[ -f "${data}/segments" ] || per_utt_files+=(wav.scp)   # else keyed by recording
+for f in "${per_utt_files[@]}"; do
   if [ -f "${data}/${f}" ] && [ "$(wc -l < "${data}/${f}")" -ne "${num_utts}" ]; then
     echo "$0: warning: ${data}/${f} and ${data}/utt2spk have different numbers of lines;" \
       "the pieces only keep utterances found in utt2spk (run utils/fix_data_dir.sh ${data})" >&2

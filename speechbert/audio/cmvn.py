@@ -189,6 +189,11 @@ class GlobalCMVN:
             feats *= self._scale
         return feats
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_torch_cache"] = {}  # device copies are rebuilt on demand (no CUDA tensors in pickles)
+        return state
+
     def _torch_consts(self, device):  # type: ignore[no-untyped-def]
         import torch
 

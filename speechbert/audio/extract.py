@@ -38,13 +38,11 @@ class ExtractSummary:
 
 def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str | Path,
                    out_scp: str | Path, out_utt2num_frames: str | Path | None = None, *,
-                   skip_bad_utts: bool = False, batch_seconds: float = 8.0) -> ExtractSummary:
+                   skip_bad_utts: bool = False, chunk_seconds: float = 60.0) -> ExtractSummary:
     """Compute features for every utterance of ``source`` and write them with kaldiio.
 
-    Utterances are read and computed in batches of at most ``batch_seconds`` of audio (see
-    :meth:`FeatureExtractor.extract_batch`; a longer utterance is a batch of its own); the
-    archive keeps ``source`` order. Batches of a few seconds are fastest: shorter ones pay
-    torchaudio's per-call set-up more often, longer ones no longer fit the CPU caches.
+    Utterances are decoded, computed and written in chunks of at most ``chunk_seconds`` of
+    audio (a longer utterance is a chunk of its own); the archive keeps ``source`` order.
 
     The scp lines name ``out_ark`` exactly as given (pass an absolute path for an scp that
     works from any directory).
@@ -62,9 +60,11 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
     try:
         with atomic_path(out_ark) as tmp_ark:
             with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{raw_scp}") as writer:
-                for batch in _batches(source, extractor, summary, skip_bad_utts, batch_seconds):
-                    feats_batch = extractor.extract_batch([samples for _, samples in batch])
-                    for (utt, _), feats in zip(batch, feats_batch):
+                for chunk in _chunks(source, extractor, summary, skip_bad_utts, chunk_seconds):
+                    # Compute the whole chunk, then write it: alternating decoding, feature
+                    # computation and writing per utterance measured ~10% slower (caches).
+                    computed = [(utt, extractor.extract(samples)) for utt, samples in chunk]
+                    for utt, feats in computed:
                         try:
                             extractor.check_features(feats, utt)
                         except DataError as e:
@@ -91,11 +91,11 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
     return summary
 
 
-def _batches(source: WavSource, extractor: FeatureExtractor, summary: ExtractSummary,
-             skip_bad_utts: bool, batch_seconds: float) -> Iterator[list[tuple[str, np.ndarray]]]:
-    """Readable utterances of ``source`` in batches of about ``batch_seconds`` of audio."""
-    budget = max(1, int(batch_seconds * extractor.config.sample_rate))
-    batch: list[tuple[str, np.ndarray]] = []
+def _chunks(source: WavSource, extractor: FeatureExtractor, summary: ExtractSummary,
+            skip_bad_utts: bool, chunk_seconds: float) -> Iterator[list[tuple[str, np.ndarray]]]:
+    """Readable utterances of ``source`` in chunks of at most ``chunk_seconds`` of audio."""
+    budget = max(1, int(chunk_seconds * extractor.config.sample_rate))
+    chunk: list[tuple[str, np.ndarray]] = []
     size = 0
     for utt in source.keys():
         try:
@@ -104,13 +104,13 @@ def _batches(source: WavSource, extractor: FeatureExtractor, summary: ExtractSum
         except DataError as e:
             _skip_or_raise(e, utt, summary, skip_bad_utts)
             continue
-        if batch and size + len(samples) > budget:
-            yield batch
-            batch, size = [], 0
-        batch.append((utt, samples))
+        if chunk and size + len(samples) > budget:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((utt, samples))
         size += len(samples)
-    if batch:
-        yield batch
+    if chunk:
+        yield chunk
 
 
 def _skip_or_raise(err: DataError, utt: str, summary: ExtractSummary, skip_bad_utts: bool) -> None:

@@ -163,14 +163,7 @@ def add_deltas(feats: np.ndarray, order: int = 2, window: int = 2) -> np.ndarray
 
 
 class FeatureExtractor:
-    """Turn mono float32 samples at ``config.sample_rate`` into ``(frames, dim)`` float32 matrices.
-
-    :meth:`extract_batch` computes several utterances with one torchaudio call: they are laid
-    end to end, each starting on a frame boundary, and every frame that lies inside one
-    utterance is kept. Kaldi frames are computed independently of each other (DC removal,
-    pre-emphasis and windowing are per frame), so the result is the same as one call per
-    utterance, without paying torchaudio's per-call set-up (mel filterbank, window) each time.
-    """
+    """Turn mono float32 samples at ``config.sample_rate`` into ``(frames, dim)`` float32 matrices."""
 
     def __init__(self, config: FeatureConfig) -> None:
         self.config = config
@@ -183,7 +176,7 @@ class FeatureExtractor:
                 contain NaN/Inf (e.g. from NaN samples in a float WAV).
         """
         self.check_audio(samples, utt)
-        return self.check_features(self.extract_batch([samples])[0], utt)
+        return self.check_features(self.extract(samples), utt)
 
     def check_audio(self, samples: np.ndarray, utt: str = "") -> None:
         """Raise ``DataError`` naming ``utt`` unless ``samples`` is mono with at least one frame."""
@@ -204,33 +197,12 @@ class FeatureExtractor:
                             "(NaN/Inf or extreme samples in the audio?)", key=utt or None)
         return feats
 
-    def extract_batch(self, batch: list[np.ndarray]) -> list[np.ndarray]:
-        """Features of several utterances (each already passed :meth:`check_audio`), unchecked."""
-        cfg = self.config
-        shift = cfg.shift_samples
-        # Each utterance starts on a frame boundary of the concatenation.
-        starts, total = [], 0
-        for samples in batch:
-            starts.append(total)
-            total += -(-len(samples) // shift) * shift
-        total += cfg.window_samples  # so the last utterance's frames all fit
-        wave = torch.zeros(1, total, dtype=torch.float32)
-        for start, samples in zip(starts, batch):
-            seg = wave[0, start:start + len(samples)]
-            seg.copy_(torch.from_numpy(np.asarray(samples, dtype=np.float32)))
-        wave.mul_(INT16_SCALE)
-        feats = self._compute(wave)
-        out = []
-        for start, samples in zip(starts, batch):
-            first = start // shift
-            mat = feats[first:first + cfg.num_frames(len(samples))]
-            out.append(add_deltas(mat) if cfg.deltas else np.ascontiguousarray(mat))
-        return out
-
-    def _compute(self, wave: torch.Tensor) -> np.ndarray:
+    def extract(self, samples: np.ndarray) -> np.ndarray:
+        """Features of audio that passed :meth:`check_audio`, not yet checked for NaN/Inf."""
         import torchaudio.compliance.kaldi as kaldi
 
         cfg = self.config
+        wave = torch.from_numpy(np.asarray(samples, dtype=np.float32)).mul(INT16_SCALE).unsqueeze(0)
         common = dict(
             sample_frequency=float(cfg.sample_rate), num_mel_bins=cfg.num_mel_bins,
             frame_length=cfg.frame_length, frame_shift=cfg.frame_shift, dither=cfg.dither,
@@ -243,4 +215,5 @@ class FeatureExtractor:
                 feats = kaldi.fbank(wave, **common)
             else:
                 feats = kaldi.mfcc(wave, num_ceps=cfg.num_ceps, cepstral_lifter=cfg.cepstral_lifter, **common)
-        return feats.numpy()
+        out = feats.numpy()
+        return add_deltas(out) if cfg.deltas else out

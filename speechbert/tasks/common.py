@@ -91,8 +91,12 @@ def add_bert_arguments(parser: ArgumentParser, inherit: bool = False) -> None:
 
 
 def add_corpus_arguments(parser: ArgumentParser, splits: Sequence[str] = ("train", "valid"),
-                         with_ctm: bool = True) -> None:
-    """``--<split>_data/_dump/_ctm`` for each split, ``--cmvn``, ``--max_word_frames``."""
+                         with_ctm: bool = True, inherit: bool = False) -> None:
+    """``--<split>_data/_dump/_ctm`` for each split, ``--cmvn``, ``--frame_pooling``, ``--max_word_frames``.
+
+    With ``inherit`` the two frame options default to the initialising experiment's values
+    (the audio encoder must see frames prepared the way it was trained on).
+    """
     a = parser.add_argument
     for split in splits:
         a(f"--{split}_data", required=split == "train", default=None,
@@ -101,8 +105,11 @@ def add_corpus_arguments(parser: ArgumentParser, splits: Sequence[str] = ("train
         if with_ctm:
             a(f"--{split}_ctm", default=None, help=f"{split} word alignment (exp/align/<set>/word.ctm)")
     a("--cmvn", default=None, help="global CMVN stats of the training set (dump/<train>/cmvn.ark); none: raw features")
-    a("--max_word_frames", type=int, default=0,
-      help="keep at most N evenly spaced frames of a spoken word (0: all frames)")
+    suffix = " (default: from the initialising experiment's config.yaml)" if inherit else ""
+    a("--frame_pooling", type=int, default=None if inherit else 1,
+      help="average every K consecutive frames of a spoken word into one (1: keep every frame)" + suffix)
+    a("--max_word_frames", type=int, default=None if inherit else 0,
+      help="after pooling, keep at most N evenly spaced frames of a spoken word (0: all frames)" + suffix)
 
 
 def add_audio_encoder_arguments(parser: ArgumentParser, inherit: bool) -> None:
@@ -123,10 +130,13 @@ def add_audio_encoder_arguments(parser: ArgumentParser, inherit: bool) -> None:
 
 
 AWE_DEFAULTS = {"awe_hidden_size": 256, "awe_layers": 1, "awe_bidirectional": True, "awe_rnn_type": "gru",
-                "awe_decoder_hidden_size": 256, "awe_dropout": 0.0, "bert_layers": 0}
-AWE_OPTIONS = tuple(k for k in AWE_DEFAULTS if k.startswith("awe_"))
+                "awe_decoder_hidden_size": 256, "awe_dropout": 0.0, "bert_layers": 0,
+                "frame_pooling": 1, "max_word_frames": 0}
+#: what the audio word encoder was built for: its sizes and how its input frames are prepared
+AWE_OPTIONS = tuple(k for k in AWE_DEFAULTS if k.startswith("awe_")) + ("feat_dim", "frame_pooling",
+                                                                         "max_word_frames")
 #: model-shape options a later stage takes over from the experiment that initialises it
-INHERITED_MODEL_OPTIONS = AWE_OPTIONS + ("bert_layers", "feat_dim")
+INHERITED_MODEL_OPTIONS = AWE_OPTIONS + ("bert_layers",)
 
 
 def read_exp_config(checkpoint: str | Path) -> dict[str, Any]:
@@ -202,10 +212,12 @@ def load_corpus(args: argparse.Namespace, split: str, unaligned: str = "drop",
     if not dump:
         raise ConfigError(f"--{split}_data is set but --{split}_dump is not")
     ctm = getattr(args, f"{split}_ctm", None)
-    key = (str(data), str(dump), str(ctm), str(args.cmvn), unaligned, int(args.max_word_frames), text_name)
+    key = (str(data), str(dump), str(ctm), str(args.cmvn), unaligned, int(args.max_word_frames),
+           int(args.frame_pooling), text_name)
     if key not in _CORPORA:
         _CORPORA[key] = SpokenCorpus.load(data, dump, ctm, args.cmvn, unaligned=unaligned,
-                                          max_word_frames=int(args.max_word_frames), text_name=text_name)
+                                          max_word_frames=int(args.max_word_frames), text_name=text_name,
+                                          frame_pooling=int(args.frame_pooling))
     return _CORPORA[key]
 
 

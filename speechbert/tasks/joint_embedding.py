@@ -133,6 +133,7 @@ class SpokenWordDataset(Dataset):
             for k, words in by_utt.items():
                 self.items.append((cid, p.utts[k], words))
                 n = [int(seg.frames[w, 1] - seg.frames[w, 0]) for w in words]
+                n = [-(-x // max(1, corpus.frame_pooling)) for x in n]
                 if corpus.max_word_frames:
                     n = [min(x, corpus.max_word_frames) for x in n]
                 self.lengths.append(int(sum(n)))

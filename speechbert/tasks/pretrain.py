@@ -285,7 +285,7 @@ class PretrainTask(AbsTask):
     @classmethod
     def add_task_arguments(cls, parser: ArgumentParser) -> None:
         add_bert_arguments(parser)
-        add_corpus_arguments(parser)
+        add_corpus_arguments(parser, inherit=True)
         add_audio_encoder_arguments(parser, inherit=True)
         a = parser.add_argument
         a("--feat_dim", type=int, default=None, help="feature dimension (default: from the training features)")
@@ -309,7 +309,7 @@ class PretrainTask(AbsTask):
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> nn.Module:
         # The transformer size is this stage's choice; only the audio encoder's shape is inherited.
-        inherit_model_options(args, args.init_audio_encoder, names=AWE_OPTIONS + ("feat_dim",))
+        inherit_model_options(args, args.init_audio_encoder, names=AWE_OPTIONS)
         pre = read_bert(args)
         vocab = load_vocab(args.bert_dir)
         awe = build_audio_encoder(args, feat_dim_of(args), pre.config.hidden_size)

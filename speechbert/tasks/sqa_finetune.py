@@ -347,7 +347,8 @@ def predict_from_exp(exp_dir: str | Path, data_dir: str | Path, *, dump_dir: str
     corpus = SpokenCorpus.load(data_dir, dump_dir if modality == "audio" else None, ctm,
                                cmvn if cmvn is not None else args.cmvn,
                                unaligned="uniform" if modality == "audio" else "drop",
-                               max_word_frames=int(args.max_word_frames), text_name=text_name)
+                               max_word_frames=int(args.max_word_frames), text_name=text_name,
+                               frame_pooling=int(args.frame_pooling))
     questions = read_questions(Path(data_dir) / "questions.jsonl")
     dataset = build_sqa_dataset(args, corpus, questions, train=False)
     spans = predict_spans(net, dataset, n_best=n_best,
@@ -377,7 +378,7 @@ class SQATask(AbsTask):
     @classmethod
     def add_task_arguments(cls, parser: ArgumentParser) -> None:
         add_bert_arguments(parser, inherit=True)
-        add_corpus_arguments(parser)
+        add_corpus_arguments(parser, inherit=True)
         add_audio_encoder_arguments(parser, inherit=True)
         a = parser.add_argument
         a("--input_modality", default="audio", choices=list(MODALITIES),

@@ -190,6 +190,20 @@ def build_segments(passages: Mapping[str, Passage], ctm: Mapping[str, list[CtmEn
     return out
 
 
+def pool_frames(mat: np.ndarray, k: int) -> np.ndarray:
+    """Average every ``k`` consecutive frames (the last group may be shorter); ``k <= 1``: as is."""
+    if k <= 1 or len(mat) <= 1:
+        return mat
+    n = len(mat)
+    full = n // k
+    parts = []
+    if full:
+        parts.append(mat[: full * k].reshape(full, k, -1).mean(1))
+    if n % k:
+        parts.append(mat[full * k:].mean(0, keepdims=True))
+    return np.concatenate(parts).astype(mat.dtype, copy=False)
+
+
 def subsample_frames(mat: np.ndarray, max_frames: int) -> np.ndarray:
     """Keep at most ``max_frames`` evenly spaced frames of a segment (0: keep all)."""
     if max_frames <= 0 or len(mat) <= max_frames:
@@ -210,11 +224,12 @@ class SpokenCorpus:
     feats: FeatsReader | None
     frame_shift: float
     max_word_frames: int = 0
+    frame_pooling: int = 1
 
     @classmethod
     def load(cls, data_dir: str | Path, dump_dir: str | Path | None, ctm_path: str | Path | None,
              cmvn: str | Path | None, unaligned: str = "drop", max_word_frames: int = 0,
-             text_name: str = "text") -> "SpokenCorpus":
+             text_name: str = "text", frame_pooling: int = 1) -> "SpokenCorpus":
         """Read a data dir, its dump dir (``None``: text only) and word CTM (``None``: no times).
 
         ``text_name`` picks the passage words: ``text`` (reference) or ``text.asr`` (with the ASR
@@ -238,10 +253,14 @@ class SpokenCorpus:
         if (data_dir / "utt2dur").is_file():
             utt2dur = {k: float(v) for k, v in read_table(data_dir / "utt2dur").items()}
         segments = build_segments(passages, ctm, utt2num_frames, shift, utt2dur, unaligned)
-        return cls(passages, segments, feats, shift, max_word_frames)
+        return cls(passages, segments, feats, shift, max_word_frames, frame_pooling)
 
     def word_feats(self, context_id: str, word_indexes: Iterable[int] | None = None) -> list[np.ndarray]:
-        """The (CMVN-normalised) frames of the given passage words (all if ``None``), in order."""
+        """The (CMVN-normalised) frames of the given passage words (all if ``None``), in order.
+
+        Every ``frame_pooling`` frames are averaged into one, then a word longer than
+        ``max_word_frames`` keeps that many evenly spaced (pooled) frames.
+        """
         if self.feats is None:
             raise ConfigError("this corpus was loaded without features (text only)")
         seg = self.segments[context_id]
@@ -253,7 +272,8 @@ class SpokenCorpus:
             if e <= b:
                 raise DataError(f"word {w} ({p.words[w]!r}) of context {context_id!r} has no segment "
                                 "(its utterance is not aligned)", key=context_id)
-            out.append(subsample_frames(self.feats.load(p.utts[p.word_utt[w]], b, e), self.max_word_frames))
+            mat = pool_frames(self.feats.load(p.utts[p.word_utt[w]], b, e), self.frame_pooling)
+            out.append(subsample_frames(mat, self.max_word_frames))
         return out
 
     @property

@@ -89,6 +89,27 @@ teardown() {
   assert_status 0
 }
 
+@test "with segments, wav.scp is keyed by recording; segments of missing recordings go" {
+  mkdir seg
+  printf 'r1 r1.wav\nr2 r2.wav\n' > seg/wav.scp
+  printf 'r1-a r1 0 1.5\nr1-b r1 1.5 3\nr2-a r2 0 2\n' > seg/segments
+  printf 'r1-a r1\nr1-b r1\nr2-a r2\n' > seg/utt2spk
+  printf 'r1 r1-a r1-b\nr2 r2-a\n' > seg/spk2utt
+  printf 'r1-a x\nr1-b y\nr2-a z\n' > seg/text
+  run "${UTILS}/validate_data_dir.sh" --no-feats seg
+  assert_status 0
+  sed -i '/^r2 /d' seg/wav.scp
+  run "${UTILS}/validate_data_dir.sh" --no-feats seg
+  assert_status 1
+  assert_output_contains "seg/segments:3: recording 'r2' is not in seg/wav.scp"
+  run "${UTILS}/fix_data_dir.sh" seg
+  assert_status 0
+  assert_output_contains "1 segment(s) whose recording is not in wav.scp"
+  assert_output_contains "kept 2 of 3 utterances"
+  run "${UTILS}/validate_data_dir.sh" --no-feats seg
+  assert_status 0
+}
+
 @test "--utt-extra-files are intersected as well; unknown options are errors" {
   awk 'NR != 2 { print $1, "en" }' data/utt2spk > data/utt2lang
   run "${UTILS}/fix_data_dir.sh" --utt-extra-files utt2lang data

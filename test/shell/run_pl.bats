@@ -90,6 +90,12 @@ teardown() {
   [ "$(sed -n 1p log/p.2.log)" = "# echo 'a  b' 2 | tr a-z A-Z > out.2" ]
 }
 
+@test "a failure inside a pipeline fails the task (pipefail)" {
+  run "${UTILS}/run.pl" log/pipe.log false \| cat
+  assert_status 1
+  assert_output_contains "run.pl: job failed (code 1)"
+}
+
 @test "--opt=value and scheduler-only options are accepted and ignored" {
   run "${UTILS}/run.pl" --mem=4G --gpu 0 --time 1:00:00 --name x --config conf/none.conf \
     --num-threads=2 -q all.q -pe smp 2 --some-site-option v JOB=1:2 log/o.JOB.log echo ok

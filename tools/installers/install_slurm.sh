@@ -15,4 +15,4 @@ if [ ! -r /etc/munge/munge.key ]; then
   echo "$0: /etc/munge/munge.key was not created by the munge package" >&2
   exit 1
 fi
-sbatch --version
+dpkg-query -W -f '${Package} ${Version}\n' slurmctld slurmd slurm-client munge

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 
 import kaldiio
 import numpy as np
@@ -55,6 +56,9 @@ def test_torch_input_gives_the_same_result(utts):
     np.testing.assert_allclose(got.numpy(), cmvn(x), rtol=1e-6)
     batched = cmvn(torch.from_numpy(np.stack([x[:5], x[5:10]])))
     np.testing.assert_allclose(batched[1].numpy(), cmvn(x[5:10]), rtol=1e-6)
+    clone = pickle.loads(pickle.dumps(cmvn))  # DataLoader workers get a copy
+    assert clone._torch_cache == {}
+    np.testing.assert_allclose(clone(torch.from_numpy(x)).numpy(), got.numpy())
 
 
 def test_write_and_read_with_kaldiio(tmp_path, utts):

@@ -33,9 +33,9 @@ def _extract(tmp_path, scp, name, **kw):
     return summary, out
 
 
-def test_batch_size_does_not_change_the_features(tmp_path, wav_scp):
-    s1, small = _extract(tmp_path, wav_scp, "small", skip_bad_utts=True, batch_seconds=0.5)
-    s2, large = _extract(tmp_path, wav_scp, "large", skip_bad_utts=True, batch_seconds=100)
+def test_chunk_size_does_not_change_the_features(tmp_path, wav_scp):
+    s1, small = _extract(tmp_path, wav_scp, "small", skip_bad_utts=True, chunk_seconds=0.5)
+    s2, large = _extract(tmp_path, wav_scp, "large", skip_bad_utts=True, chunk_seconds=100)
     assert s1.num_done == s2.num_done == 5 and s1.skipped == s2.skipped == ["u1x"]
     a = dict(kaldiio.load_scp(str(small / "f.scp")).items())
     b = dict(kaldiio.load_scp(str(large / "f.scp")).items())

@@ -123,21 +123,3 @@ def test_nan_or_inf_features_name_the_utterance(make_tone):
 def test_bad_config_is_a_config_error(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         FeatureConfig(**kwargs)
-
-
-@pytest.mark.parametrize("feats_type", ["fbank", "mfcc"])
-def test_batched_extraction_equals_one_call_per_utterance(make_tone, feats_type):
-    cfg = FeatureConfig(feats_type=feats_type, num_mel_bins=23 if feats_type == "mfcc" else 80)
-    ext = FeatureExtractor(cfg)
-    # lengths on and off the frame grid, down to exactly one window
-    utts = [make_tone(f, n / 16000, seed=i) for i, (f, n) in
-            enumerate([(300, 16000), (1200, 5123), (2500, 400), (700, 8160), (150, 12345)])]
-    batched = ext.extract_batch(utts)
-    for x, got in zip(utts, batched):
-        wave = torch.from_numpy(x * 32768).unsqueeze(0)
-        if feats_type == "fbank":
-            ref = kaldi.fbank(wave, num_mel_bins=80, dither=0.0, energy_floor=0.0).numpy()
-        else:
-            ref = add_deltas(kaldi.mfcc(wave, num_mel_bins=23, dither=0.0, energy_floor=0.0).numpy())
-        assert got.shape == ref.shape == (cfg.num_frames(len(x)), cfg.dim)
-        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)

@@ -160,3 +160,27 @@ def test_question_answering_checkpoint_gives_span_head(tmp_path):
         start, end = head(pre.encoder.eval()(ids)[0])
         ref = hf(input_ids=ids)
     assert torch.allclose(start, ref.start_logits, atol=1e-5) and torch.allclose(end, ref.end_logits, atol=1e-5)
+
+
+def test_gradients_match_transformers(tmp_path):
+    cfg = transformers.BertConfig(vocab_size=30, hidden_size=12, num_hidden_layers=2, num_attention_heads=3,
+                                  intermediate_size=20, max_position_embeddings=16, hidden_dropout_prob=0.0,
+                                  attention_probs_dropout_prob=0.0, attn_implementation="sdpa")
+    hf = transformers.BertModel(cfg, add_pooling_layer=False).train()
+    hf.save_pretrained(tmp_path / "m")
+    ours = load_pretrained_bert(tmp_path / "m").train()
+    ids = torch.randint(1, 30, (3, 9))
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    mask[2, 3:] = 0
+    weight = torch.randn(3, 9, 12) * mask[..., None]
+    (ours(ids, attention_mask=mask)[0] * weight).sum().backward()
+    (hf(input_ids=ids, attention_mask=mask).last_hidden_state * weight).sum().backward()
+    layer = hf.encoder.layer[0]
+    hf_qkv = torch.cat([layer.attention.self.query.weight.grad, layer.attention.self.key.weight.grad,
+                        layer.attention.self.value.weight.grad])
+    assert torch.allclose(ours.layers[0].qkv.weight.grad, hf_qkv, atol=1e-5)
+    assert torch.allclose(ours.layers[1].ffn_in.weight.grad, hf.encoder.layer[1].intermediate.dense.weight.grad,
+                          atol=1e-5)
+    assert torch.allclose(ours.word_embeddings.weight.grad, hf.embeddings.word_embeddings.weight.grad, atol=1e-5)
+    assert ours.word_embeddings.weight.grad.abs().sum() > 0

@@ -152,7 +152,7 @@ got_signal=
 trap 'got_signal=TERM; kill -TERM "\$child" 2>/dev/null' TERM
 trap 'got_signal=INT; kill -INT "\$child" 2>/dev/null' INT
 start=\$(date +%s)
-bash -c "\$cmd" >> "\$log" 2>&1 < /dev/null &
+bash -o pipefail -c "\$cmd" >> "\$log" 2>&1 < /dev/null &
 child=\$!
 wait "\$child"
 code=\$?

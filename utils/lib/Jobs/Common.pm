@@ -7,7 +7,7 @@ package Jobs::Common;
 
 use strict;
 use warnings;
-use File::Basename qw(dirname basename);
+use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use POSIX qw(strftime);
 use Exporter qw(import);
@@ -17,11 +17,6 @@ our @EXPORT_OK = qw(
   task_log task_command log_pattern job_logdir ensure_dir
   log_ends_ok log_end_code tail_lines report_and_exit footer_lines
   killed_hint normalize_name
-);
-
-# Options every submitter understands (dashes normalised to underscores).
-my %VALUED = map { $_ => 1 } qw(
-  mem gpu num_threads max_jobs_run time name config pick
 );
 
 sub normalize_name {
@@ -40,7 +35,8 @@ Usage: $tool [options] [JOB=1:N] <log-file> <command...>
   single task 3) every occurrence of the identifier in <log-file> and <command> is
   replaced by the task number. Shell metacharacters meant for the job must be
   escaped by the caller (e.g. \\|); arguments containing spaces are re-quoted.
-  The command runs under bash. The log begins with '# <command>' and
+  The command runs under bash with pipefail set (a failing stage of a pipeline
+  fails the task). The log begins with '# <command>' and
   '# Started at <date>' and ends with '# Accounting: time=<s> threads=<n>' and
   '# Ended (code <n>) at <date>'. The exit status is 0 only if every task succeeded.
 Options:
