@@ -32,7 +32,7 @@ def collect_raw_words(aligner: Aligner, text: Mapping[str, str], source: Feature
             spans = frame_path(lp, targets.ids, aligner.vocab.blank)
         except AlignmentSkip:
             continue
-        for raw, e in zip(raw_words(spans, targets, aligner.output_shift), entries):
+        for raw, e in zip(raw_words(spans, targets, aligner.output_shift, aligner.vocab), entries):
             if raw is not None:
                 raws.append(raw)
                 starts.append(e.start)
@@ -41,7 +41,8 @@ def collect_raw_words(aligner: Aligner, text: Mapping[str, str], source: Feature
 
 
 def calibrate(aligner: Aligner, text: Mapping[str, str], source: FeatureSource,
-              ref: Mapping[str, Sequence[CtmEntry]], max_utts: int = 200) -> BoundaryRule | None:
+              ref: Mapping[str, Sequence[CtmEntry]], max_utts: int = 200,
+              min_count: int = 15) -> BoundaryRule | None:
     """Estimate and set ``aligner.rule`` from up to ``max_utts`` utterances with reference times.
 
     Returns the rule, or ``None`` (rule unchanged) when no utterance has usable reference times.
@@ -52,7 +53,7 @@ def calibrate(aligner: Aligner, text: Mapping[str, str], source: FeatureSource,
         log.warning("no reference word times to estimate the boundary rule from; keeping %s",
                     aligner.rule)
         return None
-    rule, within = estimate_boundary_rule(raws, starts, ends)
+    rule, within = estimate_boundary_rule(raws, starts, ends, min_count)
     log.info("boundary rule from %d words of %d utterances: %s (within 20 ms after the offset: %s)",
              len(raws), len(utts), rule, ", ".join(f"{k} {100 * v:.1f}%" for k, v in within.items()))
     aligner.rule = rule

@@ -1,16 +1,17 @@
 """Forced alignment of a transcript to CTC log-probabilities, and word boundaries from the path.
 
-The CTC path puts each character on a short spike, not on the whole sound, so a word's first
-letter is a poor start estimate (late for vowel-initial words). The boundary token ``|`` in
-front of the word ends where the word's sound begins: ``start = end of the preceding |`` plus
-a constant offset estimated on training data (``estimate_boundary_rule``). Ends are taken the
-same way from the rule that fits the training data best.
+The CTC path puts each character on a short spike, not on the whole sound, so the spikes are
+read with a rule: ``start = end of the | before the word`` (or the first letter's spike) plus
+an offset, ``end = end of the last letter's spike`` (or the start of the next ``|``) plus an
+offset. How late the model fires depends on the sound: the offsets are estimated on held-out
+reference times per first letter (starts) and per last letter (ends), with one global offset
+for letters seen too rarely (``estimate_boundary_rule``, ``doc/alignment.md``).
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import torch
@@ -25,12 +26,18 @@ END_RULES = ("last_char_end", "next_boundary_start")
 
 @dataclass
 class BoundaryRule:
-    """How word start/end times are read off a CTC path, with constant corrections (seconds)."""
+    """How word start/end times are read off a CTC path, with corrections (seconds).
+
+    ``start_offsets`` / ``end_offsets`` map a word's first / last letter to its own offset; other
+    letters use ``start_offset`` / ``end_offset``.
+    """
 
     start_rule: str = "boundary_end"
     end_rule: str = "last_char_end"
     start_offset: float = 0.0
     end_offset: float = 0.0
+    start_offsets: dict[str, float] = field(default_factory=dict)
+    end_offsets: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.start_rule not in START_RULES:
@@ -40,6 +47,11 @@ class BoundaryRule:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def __str__(self) -> str:
+        return (f"start = {self.start_rule} {self.start_offset * 1000:+.0f} ms "
+                f"({len(self.start_offsets)} letter-specific offsets), end = {self.end_rule} "
+                f"{self.end_offset * 1000:+.0f} ms ({len(self.end_offsets)} letter-specific offsets)")
 
 
 @dataclass
@@ -51,6 +63,8 @@ class RawWord:
     last_char_end: float
     next_boundary_start: float
     conf: float
+    first: str = ""         # first and last letter of the word (as aligned)
+    last: str = ""
 
 
 @dataclass
@@ -90,9 +104,10 @@ def frame_path(log_probs: torch.Tensor, ids: Sequence[int], blank: int = 0
     return [(s.start, s.end, float(s.score)) for s in spans]
 
 
-def raw_words(spans: Sequence[tuple[int, int, float]], targets: Targets, frame_shift: float
-              ) -> list[RawWord | None]:
+def raw_words(spans: Sequence[tuple[int, int, float]], targets: Targets, frame_shift: float,
+              vocab: CharVocab | None = None) -> list[RawWord | None]:
     """Candidate times of each word (``None`` for words with no alignable character)."""
+    tokens = (vocab or CharVocab()).tokens
     out: list[RawWord | None] = []
     for rng in targets.word_token_ranges:
         if rng is None:
@@ -106,7 +121,7 @@ def raw_words(spans: Sequence[tuple[int, int, float]], targets: Targets, frame_s
                            first_char_start=chars[0][0] * frame_shift,
                            last_char_end=chars[-1][1] * frame_shift,
                            next_boundary_start=spans[last + 1][0] * frame_shift,
-                           conf=conf))
+                           conf=conf, first=tokens[targets.ids[first]], last=tokens[targets.ids[last]]))
     return out
 
 
@@ -121,8 +136,8 @@ def apply_rule(raw: Sequence[RawWord | None], rule: BoundaryRule, duration: floa
         if r is None:
             times.append(None)
             continue
-        start = getattr(r, rule.start_rule) + rule.start_offset
-        end = getattr(r, rule.end_rule) + rule.end_offset
+        start = getattr(r, rule.start_rule) + rule.start_offsets.get(r.first, rule.start_offset)
+        end = getattr(r, rule.end_rule) + rule.end_offsets.get(r.last, rule.end_offset)
         start = min(max(start, 0.0), duration)
         end = min(max(end, start), duration)
         times.append(WordTime(start, end, r.conf))
@@ -160,15 +175,29 @@ def align_words(log_probs: torch.Tensor, words: list[str], vocab: CharVocab, fra
     spans = frame_path(log_probs, targets.ids, vocab.blank)
     if duration is None:
         duration = log_probs.size(0) * frame_shift
-    return apply_rule(raw_words(spans, targets, frame_shift), rule, duration), targets
+    return apply_rule(raw_words(spans, targets, frame_shift, vocab), rule, duration), targets
+
+
+def _offsets(diffs: Sequence[float], letters: Sequence[str], min_count: int
+             ) -> tuple[float, dict[str, float]]:
+    """Global median of ``diffs`` and the median per letter seen at least ``min_count`` times."""
+    by_letter: dict[str, list[float]] = {}
+    for d, c in zip(diffs, letters):
+        by_letter.setdefault(c, []).append(d)
+    per_letter = {c: round(statistics.median(v), 4) for c, v in sorted(by_letter.items())
+                  if len(v) >= min_count}
+    return round(statistics.median(diffs), 4), per_letter
 
 
 def estimate_boundary_rule(raw: Sequence[RawWord], ref_starts: Sequence[float],
-                           ref_ends: Sequence[float]) -> tuple[BoundaryRule, dict[str, float]]:
+                           ref_ends: Sequence[float], min_count: int = 15
+                           ) -> tuple[BoundaryRule, dict[str, float]]:
     """Pick the start and end rules, and their offsets, that fit reference times best.
 
-    For each rule the offset is the median of ``reference - candidate``; the rule with the
-    most boundaries within 20 ms after that correction wins (ties: lower mean error).
+    For each candidate rule the offset of a letter (first letter for starts, last for ends) is
+    the median of ``reference - candidate`` over the words with that letter, if there are at
+    least ``min_count``; the global median otherwise. The candidate with the most boundaries
+    within 20 ms after the correction wins (ties: lower mean error).
 
     Returns:
         The rule and, per candidate, its fraction within 20 ms (for the training log).
@@ -177,18 +206,19 @@ def estimate_boundary_rule(raw: Sequence[RawWord], ref_starts: Sequence[float],
         raise ValueError("no words to estimate the boundary rule from")
     scores: dict[str, float] = {}
 
-    def best(rules: tuple[str, ...], refs: Sequence[float]) -> tuple[str, float]:
+    def best(rules: tuple[str, ...], refs: Sequence[float], letters: Sequence[str]
+             ) -> tuple[str, float, dict[str, float]]:
         ranked = []
         for name in rules:
             diffs = [ref - getattr(r, name) for r, ref in zip(raw, refs)]
-            offset = statistics.median(diffs)
-            errs = [abs(d - offset) for d in diffs]
+            offset, per_letter = _offsets(diffs, letters, min_count)
+            errs = [abs(d - per_letter.get(c, offset)) for d, c in zip(diffs, letters)]
             within = sum(e <= 0.020 for e in errs) / len(errs)
             scores[name] = within
-            ranked.append((-within, statistics.fmean(errs), name, offset))
-        ranked.sort()
-        return ranked[0][2], ranked[0][3]
+            ranked.append((-within, statistics.fmean(errs), name, offset, per_letter))
+        ranked.sort(key=lambda t: t[:3])
+        return ranked[0][2], ranked[0][3], ranked[0][4]
 
-    start_rule, start_offset = best(START_RULES, ref_starts)
-    end_rule, end_offset = best(END_RULES, ref_ends)
-    return BoundaryRule(start_rule, end_rule, round(start_offset, 4), round(end_offset, 4)), scores
+    start_rule, start_offset, start_offsets = best(START_RULES, ref_starts, [r.first for r in raw])
+    end_rule, end_offset, end_offsets = best(END_RULES, ref_ends, [r.last for r in raw])
+    return BoundaryRule(start_rule, end_rule, start_offset, end_offset, start_offsets, end_offsets), scores

@@ -44,7 +44,10 @@ class AlignTask(AbsTask):
         a("--input_dim", type=int, default=0, help="feature dimension (0: read it from the training features)")
         a("--max_train_utts", type=int, default=0, help="use only the first N training utterances (0: all)")
         a("--rule_utts", type=int, default=200,
-          help="training utterances aligned to estimate the word-boundary rule from oracle.ctm")
+          help="validation (else training) utterances aligned to estimate the word-boundary rule "
+               "from their oracle.ctm")
+        a("--rule_min_count", type=int, default=15,
+          help="a first/last letter gets its own boundary offset when seen at least this often")
         for name, typ, default, help_ in MODEL_OPTIONS:
             a(f"--{name}", type=typ, default=default, help=help_)
 

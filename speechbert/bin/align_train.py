@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -55,7 +56,8 @@ def finalize(args: argparse.Namespace) -> Path:
         if data and dump and (Path(data) / "oracle.ctm").is_file():
             logging.info("estimating the word-boundary rule on %s/oracle.ctm", data)
             calibrate(aligner, read_table(Path(data) / "text", allow_empty_value=True),
-                      FeatureSource(dump, cmvn), read_ctm(Path(data) / "oracle.ctm"), args.rule_utts)
+                      FeatureSource(dump, cmvn), read_ctm(Path(data) / "oracle.ctm"), args.rule_utts,
+                      args.rule_min_count)
             break
     else:
         logging.warning("no oracle.ctm in %s or %s: word times use the default rule %s "
@@ -71,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.input_dim:
         args.input_dim = FeatureSource(args.train_dump, None).dim()
     AlignTask.run(args)
-    finalize(args)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one process writes the aligner
+        finalize(args)
     return 0
 
 

@@ -81,7 +81,7 @@ def test_offsets_are_clipped_to_the_audio_and_never_overlap():
 
 def test_estimated_rule_recovers_a_constant_offset():
     raws = [RawWord(boundary_end=t, first_char_start=t + 0.05 + 0.03 * (k % 3), last_char_end=t + 0.2,
-                    next_boundary_start=t + 0.25 + 0.04 * (k % 2), conf=1.0)
+                    next_boundary_start=t + 0.25 + 0.04 * (k % 2), conf=1.0, first="ab"[k % 2])
             for k, t in enumerate(x / 10 for x in range(30))]
     starts = [r.boundary_end + 0.012 for r in raws]
     ends = [r.last_char_end - 0.021 for r in raws]
@@ -89,6 +89,24 @@ def test_estimated_rule_recovers_a_constant_offset():
     assert (rule.start_rule, rule.end_rule) == ("boundary_end", "last_char_end")
     assert rule.start_offset == pytest.approx(0.012) and rule.end_offset == pytest.approx(-0.021)
     assert within["boundary_end"] == 1.0 and within["first_char_start"] < 1.0
+
+
+def test_letter_offsets_are_estimated_for_frequent_letters_and_applied():
+    # "t..." words fire 40 ms late, "a..." words 10 ms late; "z" is too rare for its own offset
+    raws, starts = [], []
+    for k in range(40):
+        letter = "taz"[0 if k < 20 else (1 if k < 38 else 2)]
+        lag = {"t": 0.040, "a": 0.010, "z": 0.030}[letter]
+        raws.append(RawWord(k + lag, k + lag, k + 0.5, k + 0.6, 1.0, first=letter, last="s"))
+        starts.append(float(k))
+    rule, within = estimate_boundary_rule(raws, starts, [k + 0.5 for k in range(40)], min_count=15)
+    assert rule.start_offsets == {"a": pytest.approx(-0.010), "t": pytest.approx(-0.040)}
+    assert within["boundary_end"] == 1.0
+    assert rule.end_offsets == {"s": pytest.approx(0.0)}
+    times = apply_rule([RawWord(1.04, 1.04, 1.3, 1.4, 1.0, "t", "s"), RawWord(2.03, 2.03, 2.3, 2.4, 1.0, "z", "s")],
+                       rule, duration=3.0)
+    assert times[0].start == pytest.approx(1.0)
+    assert times[1].start == pytest.approx(2.03 + rule.start_offset)  # global offset for "z"
 
 
 def test_unknown_rule_is_a_config_error():
