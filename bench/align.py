@@ -133,7 +133,7 @@ def main() -> None:
     p.add_argument("--work_dir", default=None, help="keep corpus and model here (reused when present)")
     p.add_argument("--size", type=float, default=1.0, help="mini corpus size (1.0 = the recipe's)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--config", default=str(MINI / "conf" / "align.yaml"), help="aligner config")
+    p.add_argument("--config", default=str(MINI / "conf" / "ctc_aligner.yaml"), help="aligner config")
     p.add_argument("--train_threads", type=int, default=1,
                    help="torch threads for training (1 is fastest on a busy machine)")
     p.add_argument("--test_set", default="test")

@@ -1,6 +1,6 @@
 """Train the character CTC aligner with the project trainer, then calibrate its word boundaries.
 
-    python -m speechbert.bin.align_train --config conf/align.yaml \
+    python -m speechbert.bin.align_train --config conf/ctc_aligner.yaml \
         --train_data data/train --train_dump dump/train \
         --valid_data data/dev --valid_dump dump/dev --cmvn dump/train/cmvn.ark \
         --output_dir exp/align_model

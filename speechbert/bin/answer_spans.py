@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     sqa = load_sqa_set(args.data)
     ctm = import_ctm(args.ctm, args.data)
     res = add_answer_spans(sqa, ctm)
-    unaligned_out = Path(args.unaligned_out) if args.unaligned_out else Path(args.ctm).parent / "answer_spans.unaligned"
+    unaligned_out = (Path(args.unaligned_out) if args.unaligned_out
+                     else Path(args.ctm).parent / "answer_spans.unaligned")
     with atomic_open(unaligned_out) as f:
         for qid, k, why in res.unaligned:
             f.write(f"{qid} {k} {why}\n")

@@ -44,7 +44,7 @@ from speechbert.io.sqa_data import read_questions
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.common import (INHERITED_MODEL_OPTIONS, PieceVocab, add_audio_encoder_arguments,
                                      add_bert_arguments, add_corpus_arguments, build_audio_encoder,
-                                     inherit_model_options, load_corpus, load_vocab, pad_ids, read_bert)
+                                     inherit_model_options, load_corpus, load_vocab, read_bert)
 from speechbert.tasks.joint_embedding import feat_dim_of
 from speechbert.tasks.mixed_inputs import MixedEncoder, collate_mixed
 from speechbert.tasks.pretrain import register_init

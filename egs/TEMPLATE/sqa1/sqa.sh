@@ -50,7 +50,7 @@ feats_config=conf/fbank.yaml   # feature configuration (conf/fbank.yaml or conf/
 # Alignment
 alignment=ctc           # ctc: train our CTC aligner; oracle: data/<set>/oracle.ctm; ctm: --alignment_ctm_dir
 alignment_ctm_dir=""    # with alignment=ctm: a directory holding <set>.ctm for every set
-align_config=conf/align.yaml
+align_config=conf/ctc_aligner.yaml
 
 # Models
 bert_dir=""             # local Hugging Face BERT directory (config.json, weights, vocab.txt)

@@ -8,7 +8,7 @@ set -euo pipefail
     --nj 2 \
     --local_data_opts "--size 1.0 --seed 1" \
     --feats_config conf/fbank.yaml \
-    --align_config conf/align.yaml \
+    --align_config conf/ctc_aligner.yaml \
     --joint_embed_config conf/joint_embed.yaml \
     --pretrain_config conf/pretrain.yaml \
     --finetune_config conf/finetune.yaml \

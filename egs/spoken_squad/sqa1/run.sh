@@ -12,7 +12,7 @@ set -euo pipefail
     --local_data_opts "--spoken_squad_root ${SPOKEN_SQUAD} --squad_root ${SQUAD}" \
     --test_sets "test test_wer44 test_wer54" \
     --feats_config conf/mfcc.yaml \
-    --align_config conf/align.yaml \
+    --align_config conf/ctc_aligner.yaml \
     --joint_embed_config conf/joint_embed.yaml \
     --pretrain_config conf/pretrain.yaml \
     --finetune_config conf/finetune.yaml \

@@ -72,6 +72,10 @@ def corpus(tmp_path_factory):
     ttext["test-0000-0001-001"] = " ".join(SENTENCES)
     for utt, n in (("test-0000-0001-000", 100), ("test-0000-0001-001", 60)):
         tfeats[utt], tdur[utt] = feats["train-0000-0000-000"][:n], n / 100
+    # text from another normalizer: an accent and a number the vocabulary lacks
+    ttext["test-0000-0002-000"] = "the red fox jumps over the lazy dög 42"
+    tfeats["test-0000-0002-000"] = feats["train-0000-0000-000"]
+    tdur["test-0000-0002-000"] = dur["train-0000-0000-000"]
     (root / "data/test").mkdir(parents=True)
     with open(root / "data/test/text", "w") as f:
         for utt in sorted(ttext):
@@ -112,7 +116,7 @@ def test_train_writes_a_self_contained_aligner_with_an_estimated_rule(model_dir)
     assert (model_dir / "config.yaml").is_file() and (model_dir / "model.avg.pt").is_file()
 
 
-def test_align_writes_text_words_and_counts_skips(corpus, model_dir, tmp_path):
+def test_align_writes_text_words_and_counts_skips(corpus, model_dir, tmp_path, capsys):
     out, skipped = tmp_path / "word.ctm", tmp_path / "skipped"
     assert align.main(["--model_dir", str(model_dir), "--data", str(corpus / "data/test"),
                        "--dump", str(corpus / "dump/test"), "--out_ctm", str(out),
@@ -120,7 +124,13 @@ def test_align_writes_text_words_and_counts_skips(corpus, model_dir, tmp_path):
     ctm = read_ctm(out)
     text = read_table(corpus / "data/test/text", allow_empty_value=True)
     dur = read_table(corpus / "data/test/utt2dur")
-    assert sorted(ctm) == ["test-0000-0000-000", "test-0000-0000-001"]
+    assert sorted(ctm) == ["test-0000-0000-000", "test-0000-0000-001", "test-0000-0002-000"]
+    # "dög" aligns as "dog"; "42" has no letter: a zero-length slot after "dög", confidence 0
+    dog, num = ctm["test-0000-0002-000"][-2:]
+    assert (num.word, num.dur, num.conf, num.start) == ("42", 0.0, 0.0, round(dog.end, 3))
+    log = capsys.readouterr().err
+    assert "test-0000-0002-000: ignored characters outside the aligner's vocabulary: 2 4" in log
+    assert "1 utterances had characters outside the vocabulary, ignored: '4'x1 '2'x1" in log
     for utt, entries in ctm.items():
         assert [e.word for e in entries] == text[utt].split()
         assert all(0 <= e.start <= e.end <= float(dur[utt]) + 1e-3 for e in entries)
@@ -138,7 +148,7 @@ def test_align_jobs_split_the_utterances(corpus, model_dir, tmp_path):
                            "--dump", str(corpus / "dump/test"), "--out_ctm", str(out),
                            "--nj", "2", "--job", str(job)]) == 0
         parts.append(set(read_ctm(out)))
-    assert parts == [{"test-0000-0000-000", "test-0000-0000-001"}, set()]
+    assert parts == [{"test-0000-0000-000", "test-0000-0000-001"}, {"test-0000-0002-000"}]
 
 
 def test_oracle_and_external_ctm_are_validated_and_normalized(corpus, tmp_path):
@@ -195,9 +205,9 @@ def test_steps_align_sh_merges_jobs(corpus, model_dir, tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     ctm = read_ctm(adir / "word.ctm")
-    assert sorted(ctm) == ["test-0000-0000-000", "test-0000-0000-001"]
+    assert sorted(ctm) == ["test-0000-0000-000", "test-0000-0000-001", "test-0000-0002-000"]
     assert sorted(line.split()[1] for line in (adir / "skipped").read_text().splitlines()) == ["empty", "too_short"]
-    assert "2 of 4 utterances could not be aligned (1 empty, 1 too_short)" in proc.stderr
+    assert "2 of 5 utterances could not be aligned (1 empty, 1 too_short)" in proc.stderr
     assert not list(adir.glob("word.*.ctm")) and not list(adir.glob("split*"))
     assert len(list((adir / "log").glob("align.*.log"))) == 3
 

@@ -9,7 +9,7 @@ import torch
 import sqa_fixture as fx
 from speechbert.io.sqa_data import read_questions
 from speechbert.nets import AudioWordEncoder, AudioWordEncoderConfig, BertConfig, BertEncoder, SpanHead
-from speechbert.tasks.common import load_corpus, load_vocab
+from speechbert.tasks.common import load_vocab
 from speechbert.tasks.mixed_inputs import MixedEncoder
 from speechbert.tasks.sqa_finetune import (SpanQAModel, SQADataset, SQATask, make_sqa_collate, predict_from_exp)
 from speechbert.tasks.word_segments import SpokenCorpus
