@@ -92,6 +92,7 @@ def measure(work: Path, test_set: str) -> None:
     from speechbert.align.data import FeatureSource
     from speechbert.align.import_ctm import read_utt2dur
     from speechbert.align.report import compare_ctms
+    from speechbert.asr.ctc import transcribe_ctc
     from speechbert.io.ctm import read_ctm
     from speechbert.io.kaldi_table import read_table
     from speechbert.metrics.wer import corpus_wer
@@ -106,7 +107,7 @@ def measure(work: Path, test_set: str) -> None:
     align_dir(aligner, text, source, utts[:5], read_utt2dur(data))
     res = align_dir(aligner, text, source, utts, read_utt2dur(data))
     rep = compare_ctms(res.ctm, read_ctm(data / "oracle.ctm"))
-    asr = align_dir(aligner, text, source, utts, read_utt2dur(data), asr=True)
+    asr = transcribe_ctc(aligner, source, utts, read_utt2dur(data))
     wer = corpus_wer(text, asr.hyps, keys=utts)
 
     n_params = sum(p.numel() for p in aligner.model.parameters())

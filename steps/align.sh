@@ -4,11 +4,7 @@
 #   <align-dir>/skipped    (<utt> <reason> <message> for utterances that could not be aligned)
 #   <align-dir>/log/align.JOB.log
 set -euo pipefail
-
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
-}
+. steps/lib/common.sh
 
 # Begin configuration section.
 cmd=utils/run.pl              # job submitter, e.g. "utils/queue.pl --mem 2G"
@@ -43,25 +39,9 @@ dump=$2
 model_dir=$3
 dir=$4
 
-for f in "${data}/text" "${dump}/feats.scp" "${model_dir}/aligner.yaml" "${model_dir}/aligner.pt"; do
-    if [ ! -f "${f}" ]; then
-        log "Error: no such file ${f}"
-        exit 1
-    fi
-done
-if ! [[ "${nj}" =~ ^[1-9][0-9]*$ ]]; then
-    log "Error: --nj must be a positive integer, got '${nj}'"
-    exit 1
-fi
+require_files "${data}/text" "${dump}/feats.scp" "${model_dir}/aligner.yaml" "${model_dir}/aligner.pt"
+nj=$(num_jobs "${nj}" "${data}/text")
 num_utts=$(wc -l < "${data}/text")
-if [ "${num_utts}" -eq 0 ]; then
-    log "Error: ${data}/text is empty"
-    exit 1
-fi
-if [ "${nj}" -gt "${num_utts}" ]; then
-    log "only ${num_utts} utterances: using --nj ${num_utts} instead of ${nj}"
-    nj=${num_utts}
-fi
 
 logdir=${dir}/log
 splitdir=${dir}/split${nj}
@@ -69,13 +49,7 @@ mkdir -p "${logdir}"
 # Outputs of an earlier run (possibly with another --nj) must not mix with this one.
 rm -f "${dir}/word.ctm" "${dir}/skipped"
 find "${dir}" -maxdepth 1 \( -name 'word.*.ctm' -o -name 'skipped.*' \) -type f -delete
-rm -rf "${splitdir}"
-mkdir -p "${splitdir}"
-pieces=()
-for n in $(seq "${nj}"); do
-    pieces+=("${splitdir}/text.${n}")
-done
-utils/split_scp.pl "${data}/text" "${pieces[@]}"
+split_list "${data}/text" "${splitdir}" "${nj}"
 
 read -r -a cmd_words <<< "${cmd}"
 log "aligning ${num_utts} utterances of ${data} in ${nj} jobs (logs: ${logdir}/align.*.log)"

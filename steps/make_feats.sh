@@ -3,11 +3,7 @@
 #   <dump>/feats.scp, feats.N.ark, utt2num_frames, feats_type, frame_shift, conf/<feats_config>
 # CMVN is not applied here (speechbert.bin.compute_cmvn + load-time normalization).
 set -euo pipefail
-
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
-}
+. steps/lib/common.sh
 
 # Begin configuration section.
 cmd=utils/run.pl              # job submitter, e.g. "utils/queue.pl --mem 2G"
@@ -44,16 +40,7 @@ data=$1
 dump=$2
 logdir=${3:-${dump}/log}
 
-for f in "${data}/wav.scp" "${feats_config}"; do
-    if [ ! -f "${f}" ]; then
-        log "Error: no such file ${f}"
-        exit 1
-    fi
-done
-if ! [[ "${nj}" =~ ^[1-9][0-9]*$ ]]; then
-    log "Error: --nj must be a positive integer, got '${nj}'"
-    exit 1
-fi
+require_files "${data}/wav.scp" "${feats_config}"
 
 # Split by segment when there are segments (each job reads the recordings its segments need).
 if [ -f "${data}/segments" ]; then
@@ -61,15 +48,8 @@ if [ -f "${data}/segments" ]; then
 else
     input=wav.scp
 fi
+nj=$(num_jobs "${nj}" "${data}/${input}")
 num_utts=$(wc -l < "${data}/${input}")
-if [ "${num_utts}" -eq 0 ]; then
-    log "Error: ${data}/${input} is empty"
-    exit 1
-fi
-if [ "${nj}" -gt "${num_utts}" ]; then
-    log "only ${num_utts} utterances: using --nj ${num_utts} instead of ${nj}"
-    nj=${num_utts}
-fi
 
 mkdir -p "${dump}/conf" "${logdir}"
 dump_abs=$(cd "${dump}" && pwd)  # the scp names archives by absolute path, as Kaldi does
@@ -82,13 +62,7 @@ find "${dump}" -maxdepth 1 \( -name 'feats.*.ark' -o -name 'feats.*.scp' -o -nam
 "${python}" -m speechbert.bin.compute_feats --config "${feats_config}" --out_info_dir "${dump}"
 
 splitdir=${dump}/split${nj}
-rm -rf "${splitdir}"
-mkdir -p "${splitdir}"
-pieces=()
-for n in $(seq "${nj}"); do
-    pieces+=("${splitdir}/${input}.${n}")
-done
-utils/split_scp.pl "${data}/${input}" "${pieces[@]}"
+split_list "${data}/${input}" "${splitdir}" "${nj}"
 
 if [ "${input}" = segments ]; then
     inputs=(--wav_scp "${data}/wav.scp" --segments "${splitdir}/segments.JOB")

@@ -1,4 +1,4 @@
-"""Aligning (or recognizing) every utterance of a data directory, with counted skips."""
+"""Aligning every utterance of a data directory, with counted skips."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ class DirResult:
     """CTM of the aligned utterances and what happened to the others."""
 
     ctm: dict[str, list[CtmEntry]] = field(default_factory=dict)
-    hyps: dict[str, str] = field(default_factory=dict)           # ASR mode only
     skipped: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # reason -> [(utt, why)]
     dropped_chars: Counter = field(default_factory=Counter)
     utts_with_dropped_chars: int = 0
@@ -74,13 +73,12 @@ def greedy_words(log_probs: torch.Tensor, aligner: Aligner) -> list[str]:
 
 
 def align_dir(aligner: Aligner, text: Mapping[str, str], source: FeatureSource,
-              utts: Sequence[str], utt2dur: Mapping[str, float] | None = None,
-              asr: bool = False) -> DirResult:
-    """Align ``text[utt]`` (or, with ``asr``, the greedy hypothesis) for each of ``utts``.
+              utts: Sequence[str], utt2dur: Mapping[str, float] | None = None) -> DirResult:
+    """Align ``text[utt]`` for each of ``utts``.
 
     Word times are utterance-relative seconds clipped to the utterance duration. Utterances
     that cannot be aligned are counted in ``DirResult.skipped`` by reason: ``no_features``,
-    ``empty`` (empty transcript or no hypothesis), ``no_letters``, ``too_short``.
+    ``empty`` (empty transcript), ``no_letters``, ``too_short``.
     """
     res = DirResult()
     for utt in utts:
@@ -94,18 +92,13 @@ def align_dir(aligner: Aligner, text: Mapping[str, str], source: FeatureSource,
         t1 = time.perf_counter()
         res.forward_seconds += t1 - t0
         res.audio_seconds += len(feats) * aligner.frame_shift
-        if asr:
-            words = greedy_words(lp, aligner)
-            res.hyps[utt] = " ".join(words)
-        else:
-            words = text.get(utt, "").split()
+        words = text.get(utt, "").split()
         try:
             times, targets = align_words(lp, words, aligner.vocab, aligner.output_shift,
                                          aligner.rule, duration)
         except AlignmentSkip as e:
             res.align_seconds += time.perf_counter() - t1
-            if not (asr and e.reason == "empty"):
-                res.skip(e.reason, utt, str(e))
+            res.skip(e.reason, utt, str(e))
             continue
         res.align_seconds += time.perf_counter() - t1
         if targets.dropped_chars:

@@ -1,6 +1,7 @@
 """A trained aligner on disk (``exp/align_model/``) and its use on one utterance.
 
-Model directory contract (written by ``align_train``, read by ``align`` and ``asr_decode``):
+Model directory contract (written by ``align_train``, read by ``align`` and
+``asr_transcribe --asr ctc|corpus``):
 
 - ``aligner.yaml``: model shape, vocabulary, input frame shift, feature type, boundary rule;
 - ``aligner.pt``: the model's ``state_dict`` (the averaged or best checkpoint);

@@ -15,7 +15,6 @@ to the reference words with ``--reference_text``.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -36,12 +35,8 @@ def get_parser() -> ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from speechbert.decode.cascade import asr_corpus, reference_corpus
-    from speechbert.decode.predictions import write_predictions
-    from speechbert.decode.span_qa import (decode_options_from_args, decode_questions, job_questions,
-                                           load_qa_model, pick_device)
+    from speechbert.decode.span_qa import decode_to_file, job_questions, load_decoder
     from speechbert.errors import ConfigError
     from speechbert.io.sqa_data import read_questions
 
@@ -52,19 +47,13 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("give either --asr_dir or --reference_text, not both")
     elif not args.asr_dir:
         raise ConfigError("--asr_dir is required (or --reference_text with --ctm)")
-    torch.set_num_threads(args.num_threads)
-    opts = decode_options_from_args(args)
-    device = pick_device(args.ngpu)
-    model, margs = load_qa_model(args.model_dir, args.model_file, device, modality="text",
-                                 tool="speechbert.bin.sqa_decode")
+    model, margs, opts, device = load_decoder(args, modality="text", tool="speechbert.bin.sqa_decode")
     questions = job_questions(read_questions(Path(args.data) / "questions.jsonl"), args.nj, args.job)
     if args.reference_text:
         corpus, source = reference_corpus(args.data, args.ctm), "reference"
     else:
         corpus, source = asr_corpus(args.data, args.asr_dir), "asr"
-    records = decode_questions(model, margs, corpus, questions, opts, source, device)
-    n = write_predictions(args.out, records)
-    logging.info("wrote %d predictions for %d questions to %s", n, len(questions), args.out)
+    decode_to_file(args.out, model, margs, corpus, questions, opts, source, device)
     return 0
 
 

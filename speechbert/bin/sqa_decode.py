@@ -14,7 +14,6 @@ the sliding windows become passage-time spans (start of the first word, end of t
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -34,29 +33,19 @@ def get_parser() -> ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from speechbert.decode.predictions import write_predictions
-    from speechbert.decode.span_qa import (decode_options_from_args, decode_questions, job_questions,
-                                           load_qa_model, pick_device)
+    from speechbert.decode.span_qa import decode_to_file, job_questions, load_decoder
     from speechbert.errors import ConfigError
     from speechbert.io.sqa_data import read_questions
     from speechbert.tasks.word_segments import SpokenCorpus
 
-    torch.set_num_threads(args.num_threads)
-    opts = decode_options_from_args(args)
-    device = pick_device(args.ngpu)
-    model, margs = load_qa_model(args.model_dir, args.model_file, device, modality="audio",
-                                 tool="speechbert.bin.cascade_decode")
+    model, margs, opts, device = load_decoder(args, modality="audio", tool="speechbert.bin.cascade_decode")
     cmvn = args.cmvn or margs.cmvn
     if cmvn and not Path(cmvn).is_file():
         raise ConfigError(f"{cmvn}: no such CMVN stats file (the model's training CMVN; pass --cmvn)")
     questions = job_questions(read_questions(Path(args.data) / "questions.jsonl"), args.nj, args.job)
     corpus = SpokenCorpus.load(args.data, args.dump, args.ctm, cmvn, unaligned="uniform",
                                max_word_frames=int(margs.max_word_frames))
-    records = decode_questions(model, margs, corpus, questions, opts, "reference", device)
-    n = write_predictions(args.out, records)
-    logging.info("wrote %d predictions for %d questions to %s", n, len(questions), args.out)
+    decode_to_file(args.out, model, margs, corpus, questions, opts, "reference", device)
     return 0
 
 

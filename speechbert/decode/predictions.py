@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_open
+from speechbert.io.jsonl import iter_jsonl
 
 WORD_SOURCES = ("reference", "asr")
 
@@ -87,29 +88,20 @@ def read_prediction_records(path: str | Path) -> dict[str, dict]:
             or a repeated question id.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such file", path)
     out: dict[str, dict] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                raise DataError("empty line", path, lineno)
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
-            if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not rec["id"]:
-                raise DataError("expected a JSON object with a non-empty string 'id'", path, lineno)
-            qid = rec["id"]
-            if qid in out:
-                raise DataError(f"duplicate prediction for question {qid!r}", path, lineno)
-            _check_entry(rec, path, lineno, qid, "prediction")
-            nbest = rec.get("nbest")
-            if nbest is None:
-                nbest = [] if rec.get("start") is None else [
-                    {k: rec.get(k) for k in ("word_span", "words", "start", "end", "score")}]
-            if not isinstance(nbest, list):
-                raise DataError("field 'nbest' must be a list", path, lineno, key=qid)
-            rec["nbest"] = [_check_entry(e, path, lineno, qid, f"nbest[{k}]") for k, e in enumerate(nbest)]
-            out[qid] = rec
+    for lineno, rec in iter_jsonl(path):
+        if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not rec["id"]:
+            raise DataError("expected a JSON object with a non-empty string 'id'", path, lineno)
+        qid = rec["id"]
+        if qid in out:
+            raise DataError(f"duplicate prediction for question {qid!r}", path, lineno)
+        _check_entry(rec, path, lineno, qid, "prediction")
+        nbest = rec.get("nbest")
+        if nbest is None:
+            nbest = [] if rec.get("start") is None else [
+                {k: rec.get(k) for k in ("word_span", "words", "start", "end", "score")}]
+        if not isinstance(nbest, list):
+            raise DataError("field 'nbest' must be a list", path, lineno, key=qid)
+        rec["nbest"] = [_check_entry(e, path, lineno, qid, f"nbest[{k}]") for k, e in enumerate(nbest)]
+        out[qid] = rec
     return out

@@ -123,6 +123,36 @@ def decode_questions(model: SpanQAModel, args: argparse.Namespace, corpus: Spoke
     return records
 
 
+def load_decoder(args: argparse.Namespace, modality: str, tool: str
+                 ) -> tuple[SpanQAModel, argparse.Namespace, DecodeOptions, torch.device]:
+    """The start of ``sqa_decode`` and ``cascade_decode``: torch threads, the validated decoding
+    options, the device and the model of parsed :func:`add_decode_arguments` options ``args``.
+
+    ``modality`` and ``tool`` are those of :func:`load_qa_model`. Returns ``(model, model
+    arguments, options, device)``.
+    """
+    torch.set_num_threads(args.num_threads)
+    opts = decode_options_from_args(args)
+    device = pick_device(args.ngpu)
+    model, margs = load_qa_model(args.model_dir, args.model_file, device, modality=modality, tool=tool)
+    return model, margs, opts, device
+
+
+def decode_to_file(out: str | Path, model: SpanQAModel, args: argparse.Namespace, corpus: SpokenCorpus,
+                   questions: Sequence[dict], opts: DecodeOptions, word_source: str,
+                   device: str | torch.device = "cpu") -> int:
+    """:func:`decode_questions`, then the records written to ``out`` (``predictions.jsonl``).
+
+    Returns the number of predictions written.
+    """
+    from speechbert.decode.predictions import write_predictions
+
+    records = decode_questions(model, args, corpus, questions, opts, word_source, device)
+    n = write_predictions(out, records)
+    logger.info("wrote %d predictions for %d questions to %s", n, len(questions), out)
+    return n
+
+
 def add_decode_arguments(parser) -> None:  # noqa: ANN001 - a speechbert.bin.cli.ArgumentParser
     """The options shared by ``sqa_decode`` and ``cascade_decode`` (sqa.sh's ``decode_args``)."""
     a = parser.add_argument

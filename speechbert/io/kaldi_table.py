@@ -12,6 +12,7 @@ from typing import Iterable, Iterator, Mapping
 
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_open
+from speechbert.io.text_lines import iter_utf8_lines
 
 # Characters that would break a key when it is passed through a shell or used as a path part.
 _BAD_KEY = re.compile(r"""[\s'"`$&|;<>()\\*?!{}\[\]#~]""")
@@ -41,38 +42,31 @@ def iter_table(path: str | Path, *, require_sorted: bool = True,
             duplicate key, or (with ``require_sorted``) a key out of ``LC_ALL=C`` order.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such file", path)
     prev: bytes | None = None
     seen: set[str] = set()
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"not valid UTF-8 ({e.reason} at byte {e.start})", path, lineno) from None
-            if not line.endswith("\n"):
-                raise DataError("last line has no trailing newline", path, lineno)
-            line = line.rstrip("\n")
-            if not line.strip():
-                raise DataError("empty line", path, lineno)
-            parts = line.split(maxsplit=1)
-            key = parts[0]
-            value = parts[1].strip() if len(parts) > 1 else ""
-            why = check_key(key)
-            if why:
-                raise DataError(why, path, lineno)
-            if not value and not allow_empty_value:
-                raise DataError(f"key {key!r} has no value", path, lineno)
-            if key in seen:
-                raise DataError(f"duplicate key {key!r}", path, lineno)
-            seen.add(key)
-            cur = c_sort_key(key)
-            if require_sorted and prev is not None and cur < prev:
-                raise DataError(f"key {key!r} is out of order (files must be sorted with LC_ALL=C; "
-                                "run utils/fix_data_dir.sh)", path, lineno)
-            prev = cur
-            yield lineno, key, value
+    for lineno, line in iter_utf8_lines(path):
+        if not line.endswith("\n"):
+            raise DataError("last line has no trailing newline", path, lineno)
+        line = line.rstrip("\n")
+        if not line.strip():
+            raise DataError("empty line", path, lineno)
+        parts = line.split(maxsplit=1)
+        key = parts[0]
+        value = parts[1].strip() if len(parts) > 1 else ""
+        why = check_key(key)
+        if why:
+            raise DataError(why, path, lineno)
+        if not value and not allow_empty_value:
+            raise DataError(f"key {key!r} has no value", path, lineno)
+        if key in seen:
+            raise DataError(f"duplicate key {key!r}", path, lineno)
+        seen.add(key)
+        cur = c_sort_key(key)
+        if require_sorted and prev is not None and cur < prev:
+            raise DataError(f"key {key!r} is out of order (files must be sorted with LC_ALL=C; "
+                            "run utils/fix_data_dir.sh)", path, lineno)
+        prev = cur
+        yield lineno, key, value
 
 
 def read_table(path: str | Path, *, require_sorted: bool = True,

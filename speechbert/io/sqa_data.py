@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_open
+from speechbert.io.jsonl import iter_jsonl
 from speechbert.io.kaldi_table import check_key, iter_table, read_table
 
 __all__ = ["read_contexts", "write_contexts", "iter_questions", "read_questions", "write_questions",
@@ -116,28 +117,15 @@ def iter_questions(path: str | Path) -> Iterator[tuple[int, dict]]:
             mistyped field, or a duplicate question id.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such file", path)
     seen: set[str] = set()
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"not valid UTF-8 ({e.reason} at byte {e.start})", path, lineno) from None
-            if not line.strip():
-                raise DataError("empty line", path, lineno)
-            try:
-                q = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
-            why = validate_question(q)
-            if why:
-                raise DataError(why, path, lineno)
-            if q["id"] in seen:
-                raise DataError(f"duplicate question id {q['id']!r}", path, lineno)
-            seen.add(q["id"])
-            yield lineno, q
+    for lineno, q in iter_jsonl(path):
+        why = validate_question(q)
+        if why:
+            raise DataError(why, path, lineno)
+        if q["id"] in seen:
+            raise DataError(f"duplicate question id {q['id']!r}", path, lineno)
+        seen.add(q["id"])
+        yield lineno, q
 
 
 def read_questions(path: str | Path) -> list[dict]:

@@ -16,7 +16,6 @@ holds ASR errors and by the passage's WER bucket.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from speechbert.errors import ConfigError, DataError
+from speechbert.io.jsonl import iter_jsonl
 from speechbert.io.sqa_data import SQASet, char_span_to_word_span
 from speechbert.metrics.span_overlap import PooledFrameF1, best_span_scores, frame_counts
 from speechbert.metrics.squad_text import best_em_f1
@@ -108,33 +108,20 @@ def read_predictions(path: str | Path, questions: Mapping[str, Mapping[str, Any]
             context mismatch or a repeated id.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such file", path)
     out: dict[str, Prediction] = {}
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"not valid UTF-8 ({e.reason} at byte {e.start})", path, lineno) from None
-            if not line.strip():
-                raise DataError("empty line", path, lineno)
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", path, lineno) from None
-            pred = parse_prediction(obj, path, lineno)
-            q = questions.get(pred.id)
-            if q is None:
-                raise DataError(f"prediction for unknown question id {pred.id!r} "
-                                "(not in the data set's questions.jsonl)", path, lineno)
-            if pred.context_id is not None and pred.context_id != q["context_id"]:
-                raise DataError(f"question {pred.id!r}: context_id {pred.context_id!r} does not match "
-                                f"the data set's {q['context_id']!r}", path, lineno)
-            if pred.id in out:
-                raise DataError(f"duplicate prediction for question {pred.id!r} "
-                                f"(first on line {out[pred.id].line})", path, lineno)
-            out[pred.id] = pred
+    for lineno, obj in iter_jsonl(path):
+        pred = parse_prediction(obj, path, lineno)
+        q = questions.get(pred.id)
+        if q is None:
+            raise DataError(f"prediction for unknown question id {pred.id!r} "
+                            "(not in the data set's questions.jsonl)", path, lineno)
+        if pred.context_id is not None and pred.context_id != q["context_id"]:
+            raise DataError(f"question {pred.id!r}: context_id {pred.context_id!r} does not match "
+                            f"the data set's {q['context_id']!r}", path, lineno)
+        if pred.id in out:
+            raise DataError(f"duplicate prediction for question {pred.id!r} "
+                            f"(first on line {out[pred.id].line})", path, lineno)
+        out[pred.id] = pred
     return out
 
 

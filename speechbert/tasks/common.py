@@ -212,12 +212,12 @@ def load_corpus(args: argparse.Namespace, split: str, unaligned: str = "drop",
     if not dump:
         raise ConfigError(f"--{split}_data is set but --{split}_dump is not")
     ctm = getattr(args, f"{split}_ctm", None)
-    key = (str(data), str(dump), str(ctm), str(args.cmvn), unaligned, int(args.max_word_frames),
-           int(args.frame_pooling), text_name)
+    max_frames, pooling = (AWE_DEFAULTS[n] if getattr(args, n, None) is None else int(getattr(args, n))
+                           for n in ("max_word_frames", "frame_pooling"))
+    key = (str(data), str(dump), str(ctm), str(args.cmvn), unaligned, max_frames, pooling, text_name)
     if key not in _CORPORA:
         _CORPORA[key] = SpokenCorpus.load(data, dump, ctm, args.cmvn, unaligned=unaligned,
-                                          max_word_frames=int(args.max_word_frames), text_name=text_name,
-                                          frame_pooling=int(args.frame_pooling))
+                                          max_word_frames=max_frames, text_name=text_name, frame_pooling=pooling)
     return _CORPORA[key]
 
 

@@ -307,9 +307,13 @@ class PretrainTask(AbsTask):
         a("--eval_mask_seed", type=int, default=1234, help="seed of the validation masks")
 
     @classmethod
-    def build_model(cls, args: argparse.Namespace) -> nn.Module:
+    def _resolve(cls, args: argparse.Namespace) -> None:
         # The transformer size is this stage's choice; only the audio encoder's shape is inherited.
         inherit_model_options(args, args.init_audio_encoder, names=AWE_OPTIONS)
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> nn.Module:
+        cls._resolve(args)
         pre = read_bert(args)
         vocab = load_vocab(args.bert_dir)
         awe = build_audio_encoder(args, feat_dim_of(args), pre.config.hidden_size)
@@ -324,6 +328,7 @@ class PretrainTask(AbsTask):
 
     @classmethod
     def build_dataset(cls, args: argparse.Namespace, split: str) -> Dataset | None:
+        cls._resolve(args)
         corpus = load_corpus(args, split)
         if corpus is None:
             return None

@@ -443,6 +443,7 @@ class SQATask(AbsTask):
 
     @classmethod
     def build_dataset(cls, args: argparse.Namespace, split: str) -> Dataset | None:
+        cls._resolve(args)
         corpus = cls._corpus(args, split)
         if corpus is None:
             return None
@@ -461,8 +462,9 @@ class SQATask(AbsTask):
     def validate(cls, model: nn.Module, args: argparse.Namespace, device: torch.device) -> dict[str, float]:
         if not args.valid_data:
             return {}
-        key = (args.valid_data, args.valid_dump, args.valid_ctm, args.input_modality, args.max_seq_len,
-               args.window_units, args.window_stride, args.max_question_len)
+        key = (args.valid_data, args.valid_dump, args.valid_ctm, args.cmvn, args.bert_dir, args.input_modality,
+               args.max_seq_len, args.window_units, args.window_stride, args.max_question_len,
+               args.frame_pooling, args.max_word_frames)
         if key not in cls._eval_sets:
             corpus = cls._corpus(args, "valid")
             questions = read_questions(Path(args.valid_data) / "questions.jsonl")

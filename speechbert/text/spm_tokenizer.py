@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Iterable
 
 from speechbert.errors import ConfigError, DataError
+from speechbert.text.piece_tokenizer import SPECIAL_TOKENS, PieceTokenizer
 
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
-
-class SentencePieceTokenizer:
+class SentencePieceTokenizer(PieceTokenizer):
     """A trained SentencePiece model with BERT-style special token ids."""
 
     def __init__(self, model_file: str | Path) -> None:
@@ -94,25 +93,8 @@ class SentencePieceTokenizer:
     def vocab_size(self) -> int:
         return self.sp.get_piece_size()
 
-    def __len__(self) -> int:
-        return self.vocab_size
-
     def tokenize(self, text: str) -> list[str]:
         return self.sp.encode(text, out_type=str)
-
-    def word_to_pieces(self, word: str) -> list[str]:
-        """The pieces of one whitespace-delimited word."""
-        return self.tokenize(word)
-
-    def words_to_pieces(self, words: Iterable[str]) -> tuple[list[str], list[int]]:
-        """Pieces of a word sequence and, for each piece, the index of the word it came from."""
-        pieces: list[str] = []
-        owners: list[int] = []
-        for index, word in enumerate(words):
-            word_pieces = self.word_to_pieces(word)
-            pieces.extend(word_pieces)
-            owners.extend([index] * len(word_pieces))
-        return pieces, owners
 
     def convert_tokens_to_ids(self, tokens: Iterable[str]) -> list[int]:
         return [self.sp.piece_to_id(t) for t in tokens]

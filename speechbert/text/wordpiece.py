@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from speechbert.errors import DataError
-
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+from speechbert.text.piece_tokenizer import SPECIAL_TOKENS, PieceTokenizer
 
 
 def _is_whitespace(char: str) -> bool:
@@ -112,7 +111,7 @@ class BasicTokenizer:
         return [t for piece in tokens for t in piece.split()]
 
 
-class WordPieceTokenizer:
+class WordPieceTokenizer(PieceTokenizer):
     """Basic tokenization + greedy longest-match-first WordPiece (see the module docstring)."""
 
     max_input_chars_per_word = 100
@@ -158,9 +157,6 @@ class WordPieceTokenizer:
     def vocab_size(self) -> int:
         return len(self.ids_to_tokens)
 
-    def __len__(self) -> int:
-        return self.vocab_size
-
     def _wordpiece_uncached(self, token: str) -> tuple[str, ...]:
         if len(token) > self.max_input_chars_per_word:
             return (self.unk_token,)
@@ -191,20 +187,6 @@ class WordPieceTokenizer:
             elif chunk:
                 out.extend(self._tokenize_plain(chunk))
         return out
-
-    def word_to_pieces(self, word: str) -> list[str]:
-        """The pieces of one whitespace-delimited word (punctuation inside it splits it further)."""
-        return self.tokenize(word)
-
-    def words_to_pieces(self, words: Iterable[str]) -> tuple[list[str], list[int]]:
-        """Pieces of a word sequence and, for each piece, the index of the word it came from."""
-        pieces: list[str] = []
-        owners: list[int] = []
-        for index, word in enumerate(words):
-            word_pieces = self.word_to_pieces(word)
-            pieces.extend(word_pieces)
-            owners.extend([index] * len(word_pieces))
-        return pieces, owners
 
     def convert_tokens_to_ids(self, tokens: Iterable[str]) -> list[int]:
         return [self.vocab.get(t, self.unk_id) for t in tokens]

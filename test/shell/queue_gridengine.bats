@@ -56,16 +56,12 @@ teardown() {
 @test "SIGTERM to queue.pl deletes the job (qdel)" {
   "${UTILS}/queue.pl" JOB=1:2 log/c.JOB.log bash -c 'echo $$ > started.JOB; sleep 60' 2> err.txt &
   submitter=$!
-  for _ in $(seq 1 150); do
-    [ -s started.1 ] && [ -s started.2 ] && break
-    sleep 0.1
-  done
+  wait_for_files 150 started.1 started.2
   job=$(sed -n 's/^# submitted as job \([0-9]*\):.*/\1/p' log/q/c.log)
   [ -n "${job}" ]
   qstat -j "${job}" > /dev/null
   kill -TERM "${submitter}"
-  status=0
-  wait "${submitter}" || status=$?
+  wait_status "${submitter}"
   [ "${status}" -eq 143 ]
   output=$(cat err.txt)
   assert_output_contains "queue.pl: caught SIGTERM, cancelled job ${job}"

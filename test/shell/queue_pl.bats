@@ -96,14 +96,10 @@ teardown() {
   "${UTILS}/queue.pl" JOB=1:2 log/v.JOB.log bash -c 'echo $$ > started.JOB; sleep 30' \
     2> err.txt &
   submitter=$!
-  for _ in $(seq 1 50); do
-    [ -s started.1 ] && [ -s started.2 ] && break
-    sleep 0.1
-  done
+  wait_for_files 50 started.1 started.2
   # a node failure: the tasks die without writing their footers or sync files
   kill -KILL -- "-$(cat "${FAKE_SGE_DIR}/job.100.pid")"
-  status=0
-  wait "${submitter}" || status=$?
+  wait_status "${submitter}"
   [ "${status}" -eq 1 ]
   output=$(cat err.txt)
   assert_output_contains "queue.pl: 2 / 2 failed, log is in log/v.*.log"
@@ -114,13 +110,9 @@ teardown() {
   "${UTILS}/queue.pl" JOB=1:2 log/c.JOB.log bash -c 'echo $$ > started.JOB; sleep 30' \
     2> err.txt &
   submitter=$!
-  for _ in $(seq 1 50); do
-    [ -s started.1 ] && [ -s started.2 ] && break
-    sleep 0.1
-  done
+  wait_for_files 50 started.1 started.2
   kill -TERM "${submitter}"
-  status=0
-  wait "${submitter}" || status=$?
+  wait_status "${submitter}"
   [ "${status}" -eq 143 ]
   [ "$(cat "${FAKE_SGE_DIR}/qdel.args")" = 100 ]
   output=$(cat err.txt)

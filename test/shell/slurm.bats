@@ -91,17 +91,13 @@ active_jobs() {
 @test "SIGTERM to slurm.pl cancels the job: it leaves squeue" {
   "${UTILS}/slurm.pl" JOB=1:2 log/c.JOB.log bash -c 'echo $$ > started.JOB; sleep 60' 2> err.txt &
   submitter=$!
-  for _ in $(seq 1 100); do
-    [ -s started.1 ] && [ -s started.2 ] && break
-    sleep 0.1
-  done
+  wait_for_files 100 started.1 started.2
   [ -s started.1 ] && [ -s started.2 ]
   job=$(sed -n 's/^# submitted as job \([0-9]*\):.*/\1/p' log/q/c.log)
   [ -n "${job}" ]
   squeue -h -j "${job}" | grep -q .
   kill -TERM "${submitter}"
-  status=0
-  wait "${submitter}" || status=$?
+  wait_status "${submitter}"
   [ "${status}" -eq 143 ]
   output=$(cat err.txt)
   assert_output_contains "slurm.pl: caught SIGTERM, cancelled job ${job}"
@@ -116,14 +112,10 @@ active_jobs() {
 @test "a task killed without its footer is reported as vanished" {
   "${UTILS}/slurm.pl" log/v.log bash -c 'echo $PPID > script.pid; sleep 60' 2> err.txt &
   submitter=$!
-  for _ in $(seq 1 100); do
-    [ -s script.pid ] && break
-    sleep 0.1
-  done
+  wait_for_files 100 script.pid
   # kill the job script itself (as a node failure would): no footer, no sync file
   kill -KILL "$(cat script.pid)"
-  status=0
-  wait "${submitter}" || status=$?
+  wait_status "${submitter}"
   [ "${status}" -eq 1 ]
   output=$(cat err.txt)
   assert_output_contains "vanished from the queue before the task finished"

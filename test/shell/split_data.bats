@@ -3,14 +3,8 @@
 
 load helpers/common
 
-setup() {
-  make_tmp_dir
-  make_data_dir data
-}
-
-teardown() {
-  remove_tmp_dir
-}
+setup() { setup_data_dir; }
+teardown() { remove_tmp_dir; }
 
 @test "split into 3 speaker-aligned valid data directories" {
   run "${UTILS}/split_data.sh" data 3

@@ -3,14 +3,8 @@
 
 load helpers/common
 
-setup() {
-  make_tmp_dir
-  make_data_dir data
-}
-
-teardown() {
-  remove_tmp_dir
-}
+setup() { setup_data_dir; }
+teardown() { remove_tmp_dir; }
 
 @test "an even split keeps the order and sizes differ by at most one" {
   run "${UTILS}/split_scp.pl" data/wav.scp o1 o2 o3

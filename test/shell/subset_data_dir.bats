@@ -3,14 +3,8 @@
 
 load helpers/common
 
-setup() {
-  make_tmp_dir
-  make_data_dir data
-}
-
-teardown() {
-  remove_tmp_dir
-}
+setup() { setup_data_dir; }
+teardown() { remove_tmp_dir; }
 
 @test "--first 3 keeps the first passage whole, with its questions" {
   run "${UTILS}/subset_data_dir.sh" --first data 3 sub

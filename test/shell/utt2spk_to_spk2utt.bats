@@ -3,14 +3,8 @@
 
 load helpers/common
 
-setup() {
-  make_tmp_dir
-  make_data_dir data
-}
-
-teardown() {
-  remove_tmp_dir
-}
+setup() { setup_data_dir; }
+teardown() { remove_tmp_dir; }
 
 @test "utt2spk_to_spk2utt.pl inverts utt2spk (file or stdin)" {
   run "${UTILS}/utt2spk_to_spk2utt.pl" data/utt2spk

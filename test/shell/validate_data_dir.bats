@@ -3,14 +3,8 @@
 
 load helpers/common
 
-setup() {
-  make_tmp_dir
-  make_data_dir data
-}
-
-teardown() {
-  remove_tmp_dir
-}
+setup() { setup_data_dir; }
+teardown() { remove_tmp_dir; }
 
 validate() {
   run "${UTILS}/validate_data_dir.sh" --no-feats "$@" data

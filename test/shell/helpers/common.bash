@@ -20,6 +20,15 @@ remove_tmp_dir() {
   fi
 }
 
+# The setup of the test files whose tests each work on the small data directory ./data
+# (make_data_dir below) in a fresh scratch directory:
+#   setup() { setup_data_dir; }
+#   teardown() { remove_tmp_dir; }
+setup_data_dir() {
+  make_tmp_dir
+  make_data_dir data
+}
+
 # Writes a small valid data directory in $1 (doc/design.md ids): three passages
 # (contexts) read by one speaker each, 7 utterances, 4 questions.
 make_data_dir() {
@@ -109,6 +118,28 @@ assert_line_count() {
 max_overlap() {
   cat "$@" | awk '{ print $1, 1; print $2, -1 }' | sort -k1,1g -k2,2n |
     awk '{ n += $2; if (n > max) max = n } END { print max + 0 }'
+}
+
+# Waits until every file $2... is non-empty, polling every 0.1 s at most $1 times. Returns 0
+# either way: a test that needs the files checks them afterwards.
+wait_for_files() {
+  local tries=$1 _ f ready
+  shift
+  for _ in $(seq 1 "${tries}"); do
+    ready=1
+    for f in "$@"; do
+      [ -s "${f}" ] || ready=0
+    done
+    [ "${ready}" -eq 1 ] && break
+    sleep 0.1
+  done
+  return 0
+}
+
+# Waits for the background process $1 and sets $status to its exit status (as bats' run does).
+wait_status() {
+  status=0
+  wait "$1" || status=$?
 }
 
 # Succeeds once process $1 has exited (or is a zombie nobody reaped yet); waits up to 5 s.

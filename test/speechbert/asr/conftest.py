@@ -6,18 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 DECODE_TESTS = Path(__file__).resolve().parents[1] / "decode"
 sys.path.insert(0, str(DECODE_TESTS))
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+from torch_threads import _one_thread  # noqa: E402,F401 - an autouse fixture
 
 
 @pytest.fixture(scope="module")

@@ -6,19 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CI machine has 2 cores shared by everything else."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+from torch_threads import _one_thread  # noqa: E402,F401 - an autouse fixture
 
 
 @pytest.fixture

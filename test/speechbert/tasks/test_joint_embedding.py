@@ -83,6 +83,7 @@ def test_dataset_holds_aligned_words_of_each_utterance(sqa_corpus):
     assert item["pieces"][0] == vocab.word_ids(corpus.passages[cid].words[words[0]])
 
 
+@pytest.mark.slow
 def test_end_to_end_nearest_neighbour_accuracy_improves(sqa_corpus, joint_embed_exp):
     """Stage 5 on the structured corpus: acc_nn well above the untrained encoder's."""
     from speechbert.bin.cli import seed_everything

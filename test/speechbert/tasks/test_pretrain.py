@@ -147,6 +147,7 @@ def test_dataset_sequences(sqa_corpus):
     assert all(covered[c] == set(range(len(p.words))) for c, p in corpus.passages.items())
 
 
+@pytest.mark.slow
 def test_end_to_end_audio_mlm_accuracy_improves(sqa_corpus, joint_embed_exp, pretrain_exp):
     """Stage 6 on the structured corpus: masked audio words predicted far better than before."""
     from speechbert.bin.cli import seed_everything

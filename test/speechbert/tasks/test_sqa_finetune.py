@@ -135,6 +135,7 @@ def _initial_f1(args):
         return SQATask.validate(model, args, torch.device("cpu"))["f1"]
 
 
+@pytest.mark.slow
 def test_end_to_end_audio_finetuning_improves_f1(sqa_corpus, pretrain_exp, tmp_path):
     """Stage 7 from the pre-trained model: word F1 far above the untrained span head's."""
     out = tmp_path / "finetune"
@@ -170,6 +171,7 @@ def test_end_to_end_audio_finetuning_improves_f1(sqa_corpus, pretrain_exp, tmp_p
     json.dumps(preds)  # JSON-serialisable as it is
 
 
+@pytest.mark.slow
 def test_end_to_end_text_qa_improves_f1(sqa_corpus, tmp_path):
     """The cascade's text QA model: trained from the text BERT on reference passage pieces."""
     out = tmp_path / "finetune_text"

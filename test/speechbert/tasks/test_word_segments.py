@@ -8,8 +8,8 @@ import pytest
 
 import sqa_fixture as fx
 from speechbert.errors import DataError
-from speechbert.tasks.word_segments import (SpokenCorpus, read_passages, subsample_frames, time_to_frame,
-                                            word_frame_range)
+from speechbert.tasks.word_segments import (SpokenCorpus, pool_frames, read_passages, subsample_frames,
+                                            time_to_frame, word_frame_range)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,19 @@ def test_frame_mapping_rules():
     m = np.arange(10, dtype=np.float32)[:, None]
     assert subsample_frames(m, 4)[:, 0].tolist() == [0, 3, 6, 9]
     assert subsample_frames(m, 0) is m
+    assert pool_frames(m, 3)[:, 0].tolist() == [1.0, 4.0, 7.0, 9.0]  # last group is the 10th frame alone
+    assert pool_frames(m, 1) is m
+
+
+def test_pooled_word_frames(small):
+    plain = _load(small)
+    pooled = SpokenCorpus.load(small / "data/train", small / "dump/train", small / "exp/align/train/word.ctm",
+                               small / "dump/train/cmvn.ark", frame_pooling=2, max_word_frames=3)
+    cid = next(iter(plain.segments))
+    for a, b in zip(plain.word_feats(cid), pooled.word_feats(cid)):
+        expect = subsample_frames(pool_frames(a, 2), 3)
+        np.testing.assert_allclose(b, expect, rtol=1e-5, atol=1e-5)
+        assert len(b) <= 3
 
 
 def test_word_feats_match_manual_kaldiio_slicing(small):
