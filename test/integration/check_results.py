@@ -2,8 +2,9 @@
 """Check the mini recipe's results: every system row is present with numbers in [0, 100].
 
 Usage: check_results.py RESULTS.md EXP_DIR
-Reads every exp/**/decode_*/result.json, requires the systems the recipe promises, and checks
-each metric value; prints the table and "N passed, M failed" so CI logs show a summary line.
+Reads every exp/**/decode_*/result.json, requires the systems the recipe promises, checks each
+metric value, and checks that every training stage's validation metric improved on its first value
+(exp/<name>/metrics.jsonl); prints the table and "N passed, M failed" so CI logs show a summary line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,41 @@ from pathlib import Path
 REQUIRED_SYSTEMS = ("end-to-end", "cascade", "ensemble", "text-oracle", "baseline-first-sentence",
                     "baseline-random-span")
 REQUIRED_METRICS = ("ff1", "aos")
+E2E_MARGIN = 10.0
+# Each training stage's validation metric must improve on its first validation by this much
+# (experiment, metric, "max" or "min", margin: absolute for max, a ratio for min).
+STAGE_IMPROVEMENTS = (
+    ("ctc_aligner", "valid.loss_per_token", "min", 0.7),
+    ("joint_embed", "valid.acc_nn", "max", 0.05),
+    ("pretrain", "valid.acc_audio_mlm", "max", 0.02),
+    ("finetune", "valid.f1", "max", 5.0),
+    ("finetune_text", "valid.f1", "max", 10.0),
+)
+
+
+def check_stage_improvements(exp_dir: Path) -> tuple[int, int]:
+    """Compare each stage's best validation value with its first one (exp/<name>/metrics.jsonl)."""
+    passed = failed = 0
+    for name, metric, mode, margin in STAGE_IMPROVEMENTS:
+        path = exp_dir / name / "metrics.jsonl"
+        values = []
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                rec = json.loads(line) if line.strip() else {}
+                if isinstance(rec.get(metric), (int, float)):
+                    values.append(float(rec[metric]))
+        if len(values) < 2:
+            print(f"FAIL: {path}: fewer than two values of {metric}")
+            failed += 1
+            continue
+        first = values[0]
+        best = max(values) if mode == "max" else min(values)
+        ok = best >= first + margin if mode == "max" else best <= first * margin
+        want = f">= {first + margin:.4g}" if mode == "max" else f"<= {first * margin:.4g}"
+        print(f"{'ok' if ok else 'FAIL'}: {name} {metric}: first {first:.4g}, best {best:.4g} (want {want})")
+        passed += ok
+        failed += not ok
+    return passed, failed
 
 
 def _numbers(obj, prefix=""):
@@ -62,6 +98,19 @@ def main(results_md: str, exp_dir: str) -> int:
             if is_percent and not (0.0 <= value <= 100.0 and not math.isnan(value)):
                 print(f"FAIL: {path}: {key} = {value} is outside [0, 100]")
                 failed += 1
+    # The end-to-end model must beat the trivial baselines by a wide margin (FF1 points).
+    ff1 = {name: data.get("overall", {}).get("ff1") for name, (_, data) in systems.items()}
+    base = [v for k, v in ff1.items() if k.startswith("baseline") and isinstance(v, (int, float))]
+    e2e = ff1.get("end-to-end")
+    if isinstance(e2e, (int, float)) and base and e2e >= max(base) + E2E_MARGIN:
+        print(f"ok: end-to-end FF1 {e2e:.2f} beats the best baseline ({max(base):.2f}) by >= {E2E_MARGIN}")
+        passed += 1
+    else:
+        print(f"FAIL: end-to-end FF1 {e2e} does not beat the baselines {base} by {E2E_MARGIN} points")
+        failed += 1
+    p, f = check_stage_improvements(Path(exp_dir))
+    passed += p
+    failed += f
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
