@@ -201,33 +201,27 @@ if run_stage 4; then
     done
 fi
 
-segment_opts() {  # segment_opts <split-name> <set>: the data options of the audio-word tasks
-    echo "--${1}_data data/${2} --${1}_dump dump/${2} --${1}_ctm exp/align/${2}/word.ctm"
-}
+# The data options shared by the audio-word training stages 5-7.
+audio_word_opts=(
+    --train_data "data/${train_set}" --train_dump "dump/${train_set}" --train_ctm "exp/align/${train_set}/word.ctm"
+    --valid_data "data/${valid_set}" --valid_dump "dump/${valid_set}" --valid_ctm "exp/align/${valid_set}/word.ctm"
+    --cmvn "${cmvn}" --bert_dir "${bert_dir}"
+)
 
 if run_stage 5; then
     log "Stage 5: phonetic-semantic joint embedding -> ${joint_embed_dir}"
-    read -r -a tr <<< "$(segment_opts train "${train_set}")"
-    read -r -a va <<< "$(segment_opts valid "${valid_set}")"
-    train "${joint_embed_dir}" speechbert.bin.joint_embed_train --config "${joint_embed_config}" \
-        "${tr[@]}" "${va[@]}" --cmvn "${cmvn}" --bert_dir "${bert_dir}"
+    train "${joint_embed_dir}" speechbert.bin.joint_embed_train --config "${joint_embed_config}" "${audio_word_opts[@]}"
 fi
 
 if run_stage 6; then
     log "Stage 6: cross-modal pre-training -> ${pretrain_dir}"
-    read -r -a tr <<< "$(segment_opts train "${train_set}")"
-    read -r -a va <<< "$(segment_opts valid "${valid_set}")"
-    train "${pretrain_dir}" speechbert.bin.pretrain --config "${pretrain_config}" \
-        "${tr[@]}" "${va[@]}" --cmvn "${cmvn}" --bert_dir "${bert_dir}" \
+    train "${pretrain_dir}" speechbert.bin.pretrain --config "${pretrain_config}" "${audio_word_opts[@]}" \
         --init_audio_encoder "${joint_embed_dir}/model.avg.pt"
 fi
 
 if run_stage 7; then
     log "Stage 7: SQA fine-tuning -> ${finetune_dir}"
-    read -r -a tr <<< "$(segment_opts train "${train_set}")"
-    read -r -a va <<< "$(segment_opts valid "${valid_set}")"
-    train "${finetune_dir}" speechbert.bin.finetune --config "${finetune_config}" \
-        "${tr[@]}" "${va[@]}" --cmvn "${cmvn}" --bert_dir "${bert_dir}" \
+    train "${finetune_dir}" speechbert.bin.finetune --config "${finetune_config}" "${audio_word_opts[@]}" \
         --init_model "${pretrain_dir}/model.avg.pt"
 fi
 
