@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from speechbert.errors import DataError
 from speechbert.io.ctm import CtmEntry, read_ctm, validate_ctm
 from speechbert.io.kaldi_table import read_table
-
-
-def read_utt2dur(data_dir: str | Path) -> dict[str, float] | None:
-    """``utt2dur`` of a data dir as floats, or ``None`` when the file is absent."""
-    path = Path(data_dir) / "utt2dur"
-    if not path.is_file():
-        return None
-    out = {}
-    for utt, value in read_table(path).items():
-        try:
-            dur = float(value)
-        except ValueError:
-            raise DataError(f"duration {value!r} is not a number", path, key=utt) from None
-        if not math.isfinite(dur) or dur <= 0:
-            raise DataError(f"duration {value!r} must be positive", path, key=utt)
-        out[utt] = dur
-    return out
+from speechbert.io.sqa_data import read_utt2dur
 
 
 def import_ctm(ctm_path: str | Path, data_dir: str | Path) -> dict[str, list[CtmEntry]]:
@@ -38,7 +20,7 @@ def import_ctm(ctm_path: str | Path, data_dir: str | Path) -> dict[str, list[Ctm
             or words that are not the utterance's ``text`` (see ``validate_ctm``).
     """
     text = read_table(Path(data_dir) / "text", allow_empty_value=True)
-    ctm = validate_ctm(read_ctm(ctm_path), text, ctm_path, utt2dur=read_utt2dur(data_dir))
+    ctm = validate_ctm(read_ctm(ctm_path), text, ctm_path, utt2dur=read_utt2dur(data_dir, required=False))
     out: dict[str, list[CtmEntry]] = {}
     for utt, entries in ctm.items():
         words = text[utt].split()

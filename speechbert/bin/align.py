@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from speechbert.align.align_dir import align_dir, job_slice
     from speechbert.align.aligner import load_aligner
     from speechbert.align.data import FeatureSource
-    from speechbert.align.import_ctm import read_utt2dur
+    from speechbert.io.sqa_data import read_utt2dur
     from speechbert.io.atomic import atomic_open
     from speechbert.io.kaldi_table import read_table
 
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         utts = [u for u in utts if u in wanted]
     utts = job_slice(utts, args.nj, args.job)
     source = FeatureSource(args.dump, aligner.cmvn)
-    res = align_dir(aligner, text, source, utts, read_utt2dur(args.data))
+    res = align_dir(aligner, text, source, utts, read_utt2dur(args.data, required=False))
     if args.skipped_out:
         with atomic_open(args.skipped_out) as f:
             for reason, items in sorted(res.skipped.items()):

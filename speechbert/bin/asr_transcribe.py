@@ -78,12 +78,12 @@ def _recognize(args: argparse.Namespace, utts: list[str]):  # -> Transcript
 
     from speechbert.align.aligner import load_aligner
     from speechbert.align.data import FeatureSource
-    from speechbert.align.import_ctm import read_utt2dur
+    from speechbert.io.sqa_data import read_utt2dur
 
     torch.set_num_threads(args.num_threads)
     aligner = load_aligner(args.model_dir)
     source = FeatureSource(args.dump, args.cmvn if args.cmvn else aligner.cmvn)
-    utt2dur = read_utt2dur(args.data)
+    utt2dur = read_utt2dur(args.data, required=False)
     if args.asr == "ctc":
         from speechbert.asr.ctc import transcribe_ctc
 

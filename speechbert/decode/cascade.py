@@ -20,7 +20,7 @@ from speechbert.asr.transcript import read_transcript
 from speechbert.errors import DataError
 from speechbert.io.ctm import CtmEntry
 from speechbert.io.kaldi_table import read_table
-from speechbert.io.sqa_data import read_contexts
+from speechbert.io.sqa_data import read_contexts, read_utt2dur
 from speechbert.tasks.word_segments import Passage, SpokenCorpus, build_segments
 
 logger = logging.getLogger(__name__)
@@ -40,24 +40,12 @@ def transcript_passages(contexts: Mapping[str, list[str]], text: Mapping[str, st
     return out
 
 
-def read_utt2dur_table(data_dir: str | Path) -> dict[str, float]:
-    """``utt2dur`` of a data dir (required: passage time needs every utterance's duration)."""
-    path = Path(data_dir) / "utt2dur"
-    out = {}
-    for utt, v in read_table(path).items():
-        try:
-            out[utt] = float(v)
-        except ValueError:
-            raise DataError(f"duration {v!r} is not a number", path, key=utt) from None
-    return out
-
-
 def timed_corpus(data_dir: str | Path, text: Mapping[str, str],
                  ctm: Mapping[str, list[CtmEntry]]) -> SpokenCorpus:
     """A text-only :class:`SpokenCorpus` of the data dir's passages with the given words and times."""
     data_dir = Path(data_dir)
     contexts = read_contexts(data_dir / "contexts")
-    utt2dur = read_utt2dur_table(data_dir)
+    utt2dur = read_utt2dur(data_dir)
     missing = [u for utts in contexts.values() for u in utts if u not in utt2dur]
     if missing:
         raise DataError(f"utterance {missing[0]!r} ({len(missing)} in all) has no duration: passage times "

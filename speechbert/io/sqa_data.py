@@ -253,6 +253,28 @@ class SQASet:
         return offsets
 
 
+def read_utt2dur(data_dir: str | Path, *, required: bool = True) -> dict[str, float] | None:
+    """``<data_dir>/utt2dur`` as ``{utt: seconds}``; ``None`` if it is absent and not ``required``.
+
+    Raises:
+        DataError: naming the file and line of a missing file (when required), a value that is
+            not a number, or a duration that is not positive and finite.
+    """
+    path = Path(data_dir) / "utt2dur"
+    if not required and not path.exists():
+        return None
+    utt2dur: dict[str, float] = {}
+    for lineno, utt, value in iter_table(path):
+        try:
+            dur = float(value)
+        except ValueError:
+            raise DataError(f"duration {value!r} is not a number", path, lineno) from None
+        if not math.isfinite(dur) or dur <= 0:
+            raise DataError(f"duration {value!r} must be positive", path, lineno)
+        utt2dur[utt] = dur
+    return utt2dur
+
+
 def load_sqa_set(data_dir: str | Path, *, require_utt2dur: bool = True) -> SQASet:
     """Load and cross-check ``text``, ``contexts``, ``questions.jsonl`` and ``utt2dur``.
 
@@ -270,17 +292,8 @@ def load_sqa_set(data_dir: str | Path, *, require_utt2dur: bool = True) -> SQASe
     text = read_table(data_dir / "text", allow_empty_value=True)
     contexts_path = data_dir / "contexts"
     contexts = read_contexts(contexts_path)
-    utt2dur: dict[str, float] = {}
     dur_path = data_dir / "utt2dur"
-    if dur_path.exists() or require_utt2dur:
-        for lineno, utt, value in iter_table(dur_path):
-            try:
-                dur = float(value)
-            except ValueError:
-                raise DataError(f"duration {value!r} is not a number", dur_path, lineno) from None
-            if not math.isfinite(dur) or dur <= 0:
-                raise DataError(f"duration {value!r} must be positive", dur_path, lineno)
-            utt2dur[utt] = dur
+    utt2dur = read_utt2dur(data_dir, required=require_utt2dur) or {}
     ctx_lines = {cid: n for n, (cid, _) in enumerate(contexts.items(), start=1)}
     for cid, utts in contexts.items():
         for utt in utts:

@@ -28,7 +28,7 @@ from speechbert.errors import ConfigError, DataError
 from speechbert.io.ctm import CtmEntry, read_ctm, validate_ctm
 from speechbert.io.feats import FeatsReader
 from speechbert.io.kaldi_table import read_table
-from speechbert.io.sqa_data import read_contexts
+from speechbert.io.sqa_data import read_contexts, read_utt2dur
 
 UNALIGNED_POLICIES = ("drop", "uniform")
 
@@ -249,9 +249,7 @@ class SpokenCorpus:
             feats = FeatsReader(dump_dir / "feats.scp", cmvn)
             shift = read_frame_shift(dump_dir)
             utt2num_frames = _read_num_frames(dump_dir, feats)
-        utt2dur = None
-        if (data_dir / "utt2dur").is_file():
-            utt2dur = {k: float(v) for k, v in read_table(data_dir / "utt2dur").items()}
+        utt2dur = read_utt2dur(data_dir, required=False)
         segments = build_segments(passages, ctm, utt2num_frames, shift, utt2dur, unaligned)
         return cls(passages, segments, feats, shift, max_word_frames, frame_pooling)
 

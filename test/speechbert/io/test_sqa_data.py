@@ -115,3 +115,19 @@ def test_load_rejects_inconsistent_sets(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         load_sqa_set(d)
     assert load_sqa_set(d, require_utt2dur=False).utt2dur == {}
+
+
+def test_read_utt2dur_values_and_errors(tmp_path):
+    from speechbert.errors import DataError
+    from speechbert.io.sqa_data import read_utt2dur
+
+    assert read_utt2dur(tmp_path, required=False) is None
+    with pytest.raises(DataError, match="no such file"):
+        read_utt2dur(tmp_path)
+    (tmp_path / "utt2dur").write_text("a-1 1.25\na-2 0.5\n")
+    assert read_utt2dur(tmp_path) == {"a-1": 1.25, "a-2": 0.5}
+    for bad, words in (("a-1 x\n", "not a number"), ("a-1 0\n", "must be positive"), ("a-1 inf\n", "must be positive")):
+        (tmp_path / "utt2dur").write_text(bad)
+        with pytest.raises(DataError, match=words) as e:
+            read_utt2dur(tmp_path)
+        assert "utt2dur:1" in str(e.value)
