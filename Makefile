@@ -1,13 +1,16 @@
 # The two commands of README.md:
 #   make demo   build tools/venv if needed, run the mini recipe end to end on CPU, print RESULTS
-#   make test   build tools/venv if needed, run shellcheck + bats, pytest, and the integration test
-# Other targets: make venv, make bench, make clean-demo.
+#   make test   build tools/venv if needed, run shellcheck + bats, pytest, the quick reproducibility
+#               check and the integration test
+# Other targets: make venv, make bench, make clean-demo,
+#   make repro-check        run the mini recipe twice, compare every stage's outputs (doc/reproducibility.md)
+#   make repro-check-quick  the same on a 0.2-size corpus, stages 1-5 (stage 5 for one epoch)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON := tools/venv/bin/python
 MINI := egs/mini_spoken_squad/sqa1
 
-.PHONY: all demo test venv shell-test unit-test integration-test bench clean-demo
+.PHONY: all demo test venv shell-test unit-test integration-test repro-check repro-check-quick bench clean-demo
 all: test
 
 venv: tools/speechbert.done tools/activate_python.sh
@@ -28,9 +31,16 @@ unit-test: venv
 integration-test: venv
 	bash test/integration/run_mini_recipe.sh
 
+repro-check: venv
+	bash test/integration/repro_check.sh
+
+repro-check-quick: venv
+	bash test/integration/repro_check.sh --quick
+
 test: venv
 	$(MAKE) shell-test
 	$(MAKE) unit-test
+	$(MAKE) repro-check-quick
 	$(MAKE) integration-test
 
 bench: venv

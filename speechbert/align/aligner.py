@@ -75,8 +75,10 @@ def save_aligner(model_dir: str | Path, model: CTCModel, vocab: CharVocab, frame
     """Write the model directory contract (see the module docstring), each file atomically."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(model_dir / WEIGHTS_NAME) as tmp:
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+    # Through a file object: saved to a path, the zip records are named after the random
+    # temporary file, and equal weights would not give equal bytes.
+    with atomic_open(model_dir / WEIGHTS_NAME, "wb") as f:
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
     if cmvn is not None and Path(cmvn).resolve() != (model_dir / CMVN_NAME).resolve():
         with atomic_path(model_dir / CMVN_NAME) as tmp:
             shutil.copyfile(cmvn, tmp)

@@ -1,14 +1,19 @@
 """Answer a question about a recording with the trained end-to-end model.
 
-    python -m speechbert.bin.answer --model_dir exp/finetune --aligner_dir exp/align \\
+    python -m speechbert.bin.answer --model_dir exp/finetune --aligner_dir exp/ctc_aligner \\
         --audio passage.wav --question "what does mary like" [--clip_out answer.wav] [--json]
+    # a passage spoken as several recordings (its sentences, in order), words and times given:
+    python -m speechbert.bin.answer --model_dir exp/finetune --audio s1.wav s2.wav --ctm passage.ctm \\
+        --question "what does mary like"
 
 The recording may have any length, any sample rate soundfile reads (resampled to the training
 rate) and several channels (mixed down to mono, with a note). The aligner, used as a greedy ASR,
 finds the spoken words and their times (no transcript needed); the model picks the answer span.
 Prints the answer time span, the recognised words in it and the score (``--json``: one JSON
 object with the n-best list, the recognised transcript and notes); ``--clip_out`` writes the
-answer audio.
+answer audio. The audio words are prepared as the model's experiment recorded at training time
+(``<model_dir>/inputs.yaml``: features, CMVN, frame pooling). With ``--ctm`` (utterance ids = the
+recordings' file names without suffix) the given words and times replace recognition.
 """
 
 from __future__ import annotations
@@ -27,8 +32,12 @@ def get_parser() -> ArgumentParser:
     a = parser.add_argument
     a("--model_dir", required=True, help="end-to-end fine-tuning experiment (config.yaml + model file)")
     a("--model_file", default="model.avg.pt", help="model file inside --model_dir (or a path)")
-    a("--aligner_dir", required=True, help="trained CTC aligner directory (exp/align)")
-    a("--audio", required=True, help="the recording (wav, flac, ... any rate, mono or multi-channel)")
+    a("--aligner_dir", default=None,
+      help="trained CTC aligner directory (exp/ctc_aligner); required unless --ctm gives the words")
+    a("--audio", required=True, nargs="+",
+      help="the recording (wav, flac, ... any rate, mono or multi-channel), or the passage's sentences in order")
+    a("--ctm", default=None,
+      help="word CTM of the recordings (utterance id = file name without suffix): oracle words and times")
     a("--question", required=True, help="the question, as text")
     a("--clip_out", default=None, help="write the answer span's audio here (.wav or .flac)")
     a("--json", action="store_true", help="print one JSON object instead of readable lines")
@@ -49,41 +58,57 @@ def run(args: argparse.Namespace) -> int:
 
     from speechbert.align.aligner import load_aligner
     from speechbert.audio.cmvn import GlobalCMVN
-    from speechbert.decode.recording import (AnswerSetup, answer_recording, find_feature_config, read_recording,
-                                             resolve_recorded_path, write_clip)
+    from speechbert.decode.recording import AnswerSetup, answer_recording, find_feature_config, read_recording, write_clip
     from speechbert.decode.span_qa import DecodeOptions, load_qa_model, pick_device
     from speechbert.errors import ConfigError
+    from speechbert.tasks.input_pipeline import InputPipeline, file_sha256
     from speechbert.text.normalize import normalize_text
 
     if not normalize_text(args.question):
         raise ConfigError(f"--question {args.question!r} is empty (no word after normalization)")
     if args.max_chunk_seconds <= 0.1:
         raise ConfigError(f"--max_chunk_seconds must be above 0.1, got {args.max_chunk_seconds}")
-    rec = read_recording(args.audio)  # fail on bad audio before loading models
+    if args.ctm is None and args.aligner_dir is None:
+        raise ConfigError("--aligner_dir is required to recognise the words (or give them with --ctm)")
+    if args.clip_out and len(args.audio) > 1:
+        raise ConfigError("--clip_out needs a single --audio recording")
+    recs = [read_recording(a) for a in args.audio]  # fail on bad audio before loading models
+    ctm = None
+    if args.ctm is not None:
+        from speechbert.io.ctm import read_ctm
+
+        ctm = read_ctm(args.ctm)
     torch.set_num_threads(args.num_threads)
     device = pick_device(args.ngpu)
     model, margs = load_qa_model(args.model_dir, args.model_file, device, modality="audio")
-    aligner = load_aligner(args.aligner_dir)
-    feats_config, where = find_feature_config(args.model_dir, margs, args.feats_config, aligner)
+    pipeline = InputPipeline.from_exp(args.model_dir)
+    aligner = load_aligner(args.aligner_dir) if args.aligner_dir else None
+    feats_config, where = find_feature_config(args.model_dir, margs, args.feats_config, aligner, pipeline)
     logging.info("features: %s (from %s)", feats_config.feats_type_line, where)
-    cmvn_path = resolve_recorded_path(args.cmvn or margs.cmvn, args.model_dir)
-    if args.cmvn and cmvn_path is None:
-        raise ConfigError(f"--cmvn {args.cmvn}: no such file")
+    try:
+        cmvn_path = pipeline.cmvn_path(args.cmvn)
+    except ConfigError:
+        if args.cmvn or aligner is None or aligner.cmvn is None or pipeline.settings.cmvn_sha256 is None:
+            raise
+        cmvn_path = None
     if cmvn_path is not None:
         cmvn = GlobalCMVN.load(cmvn_path)
-    elif margs.cmvn:
-        if aligner.cmvn is None:
-            raise ConfigError(f"the model's training CMVN {margs.cmvn} is not here and the aligner has no copy: "
-                              "pass --cmvn")
-        logging.info("the model's CMVN %s is not here: using the aligner's copy (%s)", margs.cmvn,
-                     aligner.cmvn.source)
+    elif pipeline.settings.cmvn:
+        assert aligner is not None and aligner.cmvn is not None
+        if not aligner.cmvn.source or file_sha256(aligner.cmvn.source) != pipeline.settings.cmvn_sha256:
+            raise ConfigError(f"the model's training CMVN {pipeline.settings.cmvn} is not here and the aligner's "
+                              f"copy is not the same file: pass --cmvn")
+        logging.info("the model's CMVN %s is not here: using the aligner's identical copy (%s)",
+                     pipeline.settings.cmvn, aligner.cmvn.source)
         cmvn = aligner.cmvn
     else:
         cmvn = None
-    setup = AnswerSetup(model, margs, aligner, feats_config, cmvn, device)
+    setup = AnswerSetup(model, margs, pipeline, aligner, feats_config, cmvn, device)
     setup.check()
     opts = DecodeOptions(nbest=max(1, args.nbest), max_answer_len=args.max_answer_len)
-    result = answer_recording(setup, rec, args.question, opts=opts, max_chunk_seconds=args.max_chunk_seconds)
+    result = answer_recording(setup, recs, args.question, opts=opts, max_chunk_seconds=args.max_chunk_seconds,
+                              ctm=ctm)
+    rec = recs[0]
     for note in result["notes"]:
         logging.info("note: %s", note)
     if args.clip_out:

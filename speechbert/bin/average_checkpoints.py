@@ -2,6 +2,9 @@
 
     python -m speechbert.bin.average_checkpoints --snapshots exp/x/snapshot.ep.* \\
         --out exp/x/model.avg.pt [--num N] [--metric valid.loss --mode min] [--metrics exp/x/metrics.jsonl]
+
+Written into another directory, the average gets the run's ``config.yaml`` and ``inputs.yaml``
+beside it, so the decoders rebuild the same model and inputs from there (doc/inputs.md).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import sys
 from typing import Sequence
 
 from speechbert.bin.cli import ArgumentParser, get_base_parser, run_main
-from speechbert.train.average import average_checkpoints
+from speechbert.train.average import average_checkpoints, copy_experiment_records
 
 
 def get_parser() -> ArgumentParser:
@@ -30,9 +33,20 @@ def get_parser() -> ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Average and write ``--out``."""
-    average_checkpoints(args.snapshots, args.out, num=args.num, metric=args.metric, mode=args.mode,
-                        metrics_path=args.metrics)
+    """Average and write ``--out`` (with the run's config.yaml and inputs.yaml beside it)."""
+    import logging
+    from pathlib import Path
+
+    from speechbert.train.average import select_snapshots
+
+    first = select_snapshots(args.snapshots, num=args.num, metric=args.metric, mode=args.mode,
+                             metrics_path=args.metrics)[0]
+    copy_experiment_records(first.parent, Path(args.out).parent, dry_run=True)  # conflicts before writing
+    chosen = average_checkpoints(args.snapshots, args.out, num=args.num, metric=args.metric, mode=args.mode,
+                                 metrics_path=args.metrics)
+    copied = copy_experiment_records(chosen[0].parent, Path(args.out).parent)
+    if copied:
+        logging.info("copied %s next to %s: it decodes as the run it came from", " and ".join(copied), args.out)
     return 0
 
 

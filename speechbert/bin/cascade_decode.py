@@ -35,8 +35,8 @@ def get_parser() -> ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from speechbert.decode.cascade import asr_corpus, reference_corpus
-    from speechbert.decode.span_qa import decode_to_file, job_questions, load_decoder
+    from speechbert.decode.cascade import asr_corpus
+    from speechbert.decode.span_qa import job_questions, load_decoder
     from speechbert.errors import ConfigError
     from speechbert.io.sqa_data import read_questions
 
@@ -47,13 +47,14 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("give either --asr_dir or --reference_text, not both")
     elif not args.asr_dir:
         raise ConfigError("--asr_dir is required (or --reference_text with --ctm)")
-    model, margs, opts, device = load_decoder(args, modality="text", tool="speechbert.bin.sqa_decode")
+    decoder = load_decoder(args, modality="text", tool="speechbert.bin.sqa_decode")
     questions = job_questions(read_questions(Path(args.data) / "questions.jsonl"), args.nj, args.job)
     if args.reference_text:
-        corpus, source = reference_corpus(args.data, args.ctm), "reference"
+        corpus = decoder.pipeline.corpus(args.data, None, args.ctm, train=False)
+        source = "reference"
     else:
         corpus, source = asr_corpus(args.data, args.asr_dir), "asr"
-    decode_to_file(args.out, model, margs, corpus, questions, opts, source, device)
+    decoder.decode_to_file(args.out, corpus, questions, source)
     return 0
 
 

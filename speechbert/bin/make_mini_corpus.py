@@ -25,7 +25,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser = get_base_parser(__doc__.splitlines()[0], prog="make_mini_corpus")
     parser.add_argument("--out_dir", required=True, help="output directory")
     parser.add_argument("--size", type=float, default=1.0,
-                        help="scale of the corpus: 1.0 = 200 train, 30 dev, 40 test passages")
+                        help="scale of the corpus: 1.0 = 200 train, 100 dev, 210 test passages")
     return parser
 
 

@@ -1,4 +1,8 @@
-"""Import a corpus in the Spoken SQuAD release layout into data/{train,dev,test[,test_wer44,test_wer54]}."""
+"""Import a corpus in the Spoken SQuAD release layout into data/{train,dev,test[,test_wer44,test_wer54]}.
+
+Every paragraph is checked three ways (sentences of the split, wav files, '.' pieces of the spoken
+context); each disagreement and every lost question is counted in data/<set>/prep.log.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from pathlib import Path
 from typing import Sequence
 
 from speechbert.bin.cli import get_base_parser, run_main, str2bool
-from speechbert.corpora.spoken_squad import ImportOptions, find_sources, import_spoken_squad
+from speechbert.corpora.spoken_squad import (DEFAULT_DEV_SIZE, SPLIT_CHOICES, ImportOptions, find_sources,
+                                         import_spoken_squad)
 from speechbert.errors import ConfigError
-from speechbert.text.sentences import SPLIT_METHODS
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -21,14 +25,16 @@ def get_parser() -> argparse.ArgumentParser:
                         help="directory with SQuAD v1.1 train-v1.1.json and dev-v1.1.json (reference text); "
                              "default: the reference_<split>-v1.1.json copies in --spoken_squad_root")
     parser.add_argument("--data_dir", default="data", help="where to write the data directories")
-    parser.add_argument("--dev_size", type=int, default=100,
+    parser.add_argument("--dev_size", type=int, default=DEFAULT_DEV_SIZE,
                         help="number of train paragraphs (the last ones) held out as the dev set")
     parser.add_argument("--max_loss_ratio", type=float, default=0.05,
                         help="fail if a source loses a larger share of its questions")
     parser.add_argument("--noisy_test_sets", type=str2bool, default=True,
                         help="also import spoken_test-v1.1_WER44/_WER54.json as test_wer44/test_wer54")
-    parser.add_argument("--split_method", choices=SPLIT_METHODS, default="rules",
-                        help="sentence splitter tried first (the other is tried on a count mismatch)")
+    parser.add_argument("--split_method", choices=SPLIT_CHOICES, default="auto",
+                        help="sentence splitter that pairs the reference sentences with the wavs: 'auto' takes "
+                             "the one a synthesized corpus recorded in its spoken JSON, else period_space (the "
+                             "release's plain '. ' split); no other splitter is tried on a count mismatch")
     return parser
 
 

@@ -1,9 +1,13 @@
-"""Score SQA predictions of one system on one data set: ``result.json`` and ``result.md``.
+"""Score SQA predictions of one system on one data set: ``result.json``, ``result.md``, ``scores.jsonl``.
 
 Usage:
     python -m speechbert.bin.score_sqa --data data/test \\
         --predictions exp/x/decode_test/predictions.jsonl --out_dir exp/x/decode_test \\
-        [--asr_text data/test/text.asr] [--system_name e2e]
+        [--asr_text data/test/text.asr] [--system_name e2e] [--seed 1] \\
+        [--bootstrap_samples 1000] [--bootstrap_seed 1234]
+
+Every group's FF1, AOS, EM and F1 come with a 95 % bootstrap interval (questions resampled);
+``scores.jsonl`` holds the per-question scores for paired comparisons (doc/scoring.md).
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ from speechbert.errors import ConfigError, DataError
 from speechbert.io.atomic import atomic_open
 from speechbert.io.kaldi_table import read_table, write_table
 from speechbert.io.sqa_data import load_sqa_set
+from speechbert.metrics.bootstrap import DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED
 from speechbert.metrics.sqa_scoring import (DEFAULT_WER_EDGES, ERROR_RULES, format_result_md,
                                             parse_wer_edges, passage_asr_table, read_predictions,
                                             score_sqa)
+
+
+class _DefaultSeed(int):
+    """The default of ``--seed``: an ``int`` (it still seeds the tool) that says it was not given."""
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -43,9 +52,17 @@ def get_parser() -> argparse.ArgumentParser:
                              "reference answer spans hold an ASR error")
     parser.add_argument("--frame_shift", type=float, default=0.01, help="frame length of ff1_pooled (s)")
     parser.add_argument("--per_question", default=None,
-                        help="optional JSON-lines file of per-question scores")
+                        help="optional extra copy of the per-question scores (always written to "
+                             "<out_dir>/scores.jsonl)")
     parser.add_argument("--per_passage_wer", default=None,
                         help="optional Kaldi table <context_id> <WER%%> <errors> <ref_words> (needs ASR text)")
+    # --seed (every tool's random seed, get_base_parser) is here also the system's training seed,
+    # recorded in result.json only when given: the default is marked so that run() can tell.
+    parser.set_defaults(seed=_DefaultSeed(parser.get_default("seed")))
+    parser.add_argument("--bootstrap_samples", type=int, default=DEFAULT_BOOTSTRAP_SAMPLES,
+                        help="resamples of the 95%% bootstrap intervals (0: no intervals)")
+    parser.add_argument("--bootstrap_seed", type=int, default=DEFAULT_BOOTSTRAP_SEED,
+                        help="seed of the bootstrap resampling")
     return parser
 
 
@@ -57,6 +74,8 @@ def _default_system_name(predictions: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     data = Path(args.data)
+    if args.bootstrap_samples < 0:
+        raise ConfigError(f"--bootstrap_samples must be 0 (no intervals) or positive, got {args.bootstrap_samples}")
     edges = parse_wer_edges(args.wer_buckets)
     sqa = load_sqa_set(data, require_utt2dur=False)
     by_id = {q["id"]: q for q in sqa.questions}
@@ -75,13 +94,15 @@ def run(args: argparse.Namespace) -> int:
     alignment = passage_asr_table(sqa, asr_text) if asr_text is not None else None
     result, scores = score_sqa(sqa, predictions, asr_text=asr_text, wer_edges=edges,
                                error_rule=args.error_rule, frame_shift=args.frame_shift,
-                               asr_alignment=alignment)
+                               asr_alignment=alignment, bootstrap_samples=args.bootstrap_samples,
+                               bootstrap_seed=args.bootstrap_seed)
     header = {
         "system_name": args.system_name or _default_system_name(Path(args.predictions)),
         "data": str(data),
         "data_set": data.resolve().name,
         "predictions": str(args.predictions),
         "asr_text": None if asr_path is None else str(asr_path),
+        "seed": None if isinstance(args.seed, _DefaultSeed) else int(args.seed),
     }
     result = {**header, **result}
     out_dir = Path(args.out_dir)
@@ -92,10 +113,12 @@ def run(args: argparse.Namespace) -> int:
     if c["null_time_references"] or c["questions_without_time_reference"]:
         logging.info("%d unaligned reference spans excluded; %d questions without an aligned reference "
                      "are not in FF1/AOS", c["null_time_references"], c["questions_without_time_reference"])
+    per_question = "".join(json.dumps(s.as_dict()) + "\n" for s in scores)
+    with atomic_open(out_dir / "scores.jsonl") as f:
+        f.write(per_question)
     if args.per_question:
         with atomic_open(args.per_question) as f:
-            for s in scores:
-                f.write(json.dumps(s.as_dict()) + "\n")
+            f.write(per_question)
     if args.per_passage_wer and alignment is not None:
         write_table(args.per_passage_wer,
                     {cid: f"{a.wer:.2f} {a.errors} {a.ref_words}" for cid, a in alignment[0].items()})

@@ -6,7 +6,8 @@
     # split over passages: one job per call, then `cat predictions.*.jsonl > predictions.jsonl`
     python -m speechbert.bin.sqa_decode ... --nj 4 --job 2 --out .../predictions.2.jsonl
 
-Each question's passage is read as audio word vectors cut by the word CTM (utterances missing from
+Each question's passage is read as audio word vectors cut by the word CTM, prepared as the model's
+experiment recorded at training time (``<model_dir>/inputs.yaml``: features, CMVN, frame pooling) (utterances missing from
 the CTM get evenly split segments so that every question is answered); the best word spans over
 the sliding windows become passage-time spans (start of the first word, end of the last word).
 """
@@ -28,24 +29,20 @@ def get_parser() -> ArgumentParser:
     a = parser.add_argument
     a("--dump", required=True, help="feature directory of the data set (feats.scp, utt2num_frames, frame_shift)")
     a("--ctm", required=True, help="word CTM of the data set (exp/align/<set>/word.ctm)")
-    a("--cmvn", default=None, help="training CMVN stats (default: the one the model was trained with)")
+    a("--cmvn", default=None,
+      help="training CMVN stats (default: the one recorded in the model's inputs.yaml; a copy must have its bytes)")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from speechbert.decode.span_qa import decode_to_file, job_questions, load_decoder
-    from speechbert.errors import ConfigError
+    from speechbert.decode.span_qa import job_questions, load_decoder
     from speechbert.io.sqa_data import read_questions
-    from speechbert.tasks.word_segments import SpokenCorpus
 
-    model, margs, opts, device = load_decoder(args, modality="audio", tool="speechbert.bin.cascade_decode")
-    cmvn = args.cmvn or margs.cmvn
-    if cmvn and not Path(cmvn).is_file():
-        raise ConfigError(f"{cmvn}: no such CMVN stats file (the model's training CMVN; pass --cmvn)")
+    decoder = load_decoder(args, modality="audio", tool="speechbert.bin.cascade_decode")
     questions = job_questions(read_questions(Path(args.data) / "questions.jsonl"), args.nj, args.job)
-    corpus = SpokenCorpus.load(args.data, args.dump, args.ctm, cmvn, unaligned="uniform",
-                               max_word_frames=int(margs.max_word_frames))
-    decode_to_file(args.out, model, margs, corpus, questions, opts, "reference", device)
+    # The corpus is cut exactly as in training (frame pooling, CMVN, ...): the model's input record.
+    corpus = decoder.pipeline.corpus(args.data, args.dump, args.ctm, train=False, cmvn=args.cmvn)
+    decoder.decode_to_file(args.out, corpus, questions, "reference")
     return 0
 
 

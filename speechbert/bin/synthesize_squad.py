@@ -2,7 +2,9 @@
 
 One job (the default, ``--nj 1``) synthesizes everything and writes the final files. With
 ``--nj N`` run ``--job J`` for J = 1..N (e.g. ``$train_cmd JOB=1:N ... --job JOB``), then once
-with ``--merge true`` to check the parts and write the spoken JSON and word times.
+with ``--merge true`` to check the parts and write the spoken JSON, the word times and
+``dropped_<split>.tsv`` (the questions left out, with the reason). The result is
+byte-identical for any ``--nj`` and from run to run (same options, same machine).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from speechbert.bin.cli import get_base_parser, run_main, str2bool
 from speechbert.errors import ConfigError
 from speechbert.synth.spoken_squad_synth import SynthOptions, merge_jobs, synthesize_job
 from speechbert.synth.tts import DEFAULT_VOICES
-from speechbert.text.sentences import SPLIT_METHODS
+from speechbert.text.sentences import RELEASE_SPLIT_METHOD, SPLIT_METHODS
 
 
 def _int_range(value: str) -> tuple[int, int]:
@@ -46,7 +48,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pitch_range", type=_int_range, default=(35, 65), help="pitch range (0-100), 'low,high'")
     parser.add_argument("--noise_level", type=float, default=3e-3,
                         help="std of added Gaussian noise relative to full scale (0: none)")
-    parser.add_argument("--split_method", choices=SPLIT_METHODS, default="rules", help="sentence splitter")
+    parser.add_argument("--split_method", choices=SPLIT_METHODS, default=RELEASE_SPLIT_METHOD,
+                        help="sentence splitter (one wav per sentence); the default is the Spoken SQuAD "
+                             "release's plain '. ' split")
     return parser
 
 

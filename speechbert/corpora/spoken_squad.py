@@ -10,14 +10,24 @@ Inputs (``doc/corpora.md``):
 * the reference SQuAD v1.1 text: ``train-v1.1.json`` (for train) and ``dev-v1.1.json`` (for
   test), from ``squad_root``, or the ``reference_<split>-v1.1.json`` copy that
   ``synthesize_squad`` leaves beside its output;
-* optionally ``word_times/<split>.txt`` (synthesized corpora): oracle word times.
+* optionally ``word_times/<split>.txt`` (synthesized corpora): oracle word times;
+* optionally ``dropped_<split>.tsv`` (synthesized corpora): the questions the synthesizer left out
+  of the spoken JSON, counted here as lost.
+
+Sentences are paired with wavs the way the release did: the reference paragraph is split with
+``split_method`` (``auto``: the method the synthesizer recorded in the spoken JSON, else the
+release's plain ``". "`` split), and every paragraph is checked three ways: the number of
+sentences, the number of wav files and the number of ``.``-separated pieces of the spoken JSON's
+context (the release's ASR contexts hold one piece per wav). ``text.asr`` is the piece of each wav
+when the piece count matches, else (counted) the paragraph transcript spread over the sentences by
+edit-distance alignment.
 
 Outputs ``data/<set>/`` as in ``doc/design.md``; ``dev`` is the last ``dev_size`` paragraphs of
 train (by paragraph, in file order). Questions are paired with the reference by id; their answers
 are the reference answers relocated into the normalized reference passage. Everything that cannot
-be used is counted by reason in ``data/<set>/prep.log``; the import fails only if the lost share
-of questions of a source is above ``max_loss_ratio`` (then nothing is written to ``data/<set>``,
-and the log is left at ``data/<set>.prep.log``).
+be used, and every disagreement, is counted by reason in ``data/<set>/prep.log``; the import fails
+only if the lost share of questions of a source is above ``max_loss_ratio`` (then nothing is
+written to ``data/<set>``, and the log is left at ``data/<set>.prep.log``).
 """
 
 from __future__ import annotations
@@ -37,13 +47,17 @@ from speechbert.errors import DataError
 from speechbert.io.kaldi_table import write_table
 from speechbert.io.sqa_data import write_contexts, write_questions
 from speechbert.io.squad_json import Paragraph, iter_paragraphs, load_squad
-from speechbert.synth.spoken_squad_synth import CONTEXT_SOURCE_REFERENCE, reference_json_name, spoken_json_name
+from speechbert.synth.spoken_squad_synth import (CONTEXT_SOURCE_REFERENCE, DROPPED_HEADER, dropped_tsv_name,
+                                                 reference_json_name, spoken_json_name)
 from speechbert.text.normalize import normalize_text, relocate_span
-from speechbert.text.sentences import SPLIT_METHODS, split_sentences
+from speechbert.text.sentences import RELEASE_SPLIT_METHOD, SPLIT_METHODS, dot_pieces, split_sentences
 from speechbert.text.word_alignment import distribute_words
 
-__all__ = ["SourceSpec", "ImportOptions", "PreparedParagraph", "SourceReport", "find_sources",
-           "import_spoken_squad"]
+__all__ = ["SourceSpec", "ImportOptions", "PreparedParagraph", "SourceReport", "SPLIT_CHOICES", "find_sources",
+           "read_dropped", "import_spoken_squad"]
+
+#: ``ImportOptions.split_method`` values: ``auto`` or a splitter of ``speechbert.text.sentences``.
+SPLIT_CHOICES = ("auto",) + SPLIT_METHODS
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +76,23 @@ class SourceSpec:
     reference_json: Path
     wav_dir: Path
     word_times: Path | None = None
+    dropped: Path | None = None    #: ``dropped_<split>.tsv`` of a synthesized corpus
+
+
+#: train paragraphs held out as the dev set by default (the release has no dev set); the one
+#: default of ``prepare_spoken_squad`` and ``egs/spoken_squad/sqa1/local/data.sh``
+DEFAULT_DEV_SIZE = 1000
 
 
 @dataclass
 class ImportOptions:
-    dev_size: int = 0                #: paragraphs of train held out as dev
+    """How to import; see the module docstring."""
+
+    dev_size: int = 0                #: paragraphs of train held out as dev (recipes: DEFAULT_DEV_SIZE)
     max_loss_ratio: float = 0.05     #: largest tolerated share of lost questions per source
-    split_method: str = "rules"      #: sentence splitter; the other one is tried on a mismatch
+    #: sentence splitter pairing sentences with wavs: ``auto`` (the one recorded in the spoken JSON
+    #: by the synthesizer, else the release's ``period_space``), ``period_space`` or ``rules``
+    split_method: str = "auto"
     dev_set: str = "dev"
 
 
@@ -81,6 +105,7 @@ class PreparedParagraph:
     durations: list[float]
     questions: list[dict]
     asr: list[list[str]] | None = None
+    asr_from_pieces: bool = False    #: ``asr`` is the spoken context's ``.`` pieces, not an alignment
     ctm: list[str] = field(default_factory=list)
 
 
@@ -95,8 +120,13 @@ class SourceReport:
     issues: collections.Counter = field(default_factory=collections.Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     paragraphs: list[PreparedParagraph] = field(default_factory=list)
+    split_method: str = RELEASE_SPLIT_METHOD
+    split_source: str = "the release's convention"
+    dropped_before_import: int = 0    #: questions listed in ``spec.dropped``
+    reference_not_spoken: int = 0     #: reference questions neither in the spoken JSON nor dropped
 
     def note(self, reason: str, example: str, questions: int = 0, count: int = 1) -> None:
+        """Count ``count`` items (and ``questions`` lost questions) under ``reason``."""
         if questions:
             self.lost_questions[reason] += questions
         self.issues[reason] += count
@@ -135,17 +165,26 @@ def find_sources(spoken_root: str | Path, squad_root: str | Path | None = None,
         reference = _reference_json(root, squad_root, split)
         wav_dir = _wav_dir(root, split)
         times = root / "word_times" / f"{split}.txt"
-        specs.append(SourceSpec(split, split, spoken, reference, wav_dir, times if times.is_file() else None))
+        times = times if times.is_file() else None
+        dropped = root / dropped_tsv_name(split)
+        dropped = dropped if dropped.is_file() else None
+        specs.append(SourceSpec(split, split, spoken, reference, wav_dir, times, dropped))
         if split == "test" and include_noisy:
             for tag in ("WER44", "WER54"):
                 noisy = root / f"spoken_test-v1.1_{tag}.json"
                 if not noisy.is_file():
                     continue
                 name = f"test_{tag.lower()}"
-                noisy_wav = next((d for d in (root / "wav" / name, root / "wav" / f"test_{tag}", root / f"{name}_wav")
-                                  if d.is_dir()), wav_dir)
-                specs.append(SourceSpec(name, "test", noisy, reference, noisy_wav,
-                                        times if times.is_file() else None))
+                candidates = (root / "wav" / name, root / "wav" / f"test_{tag}", root / f"{name}_wav")
+                noisy_wav = next((d for d in candidates if d.is_dir()), None)
+                if noisy_wav is None:
+                    # The release's noisy sets differ from test in their ASR transcripts; their
+                    # audio is the clean one unless a directory of their own is there.
+                    logger.warning("%s: no audio directory of its own (looked for %s): %s uses the clean test "
+                                   "audio of %s (and shares its features)", noisy.name,
+                                   ", ".join(str(d.relative_to(root)) for d in candidates), name, wav_dir)
+                    noisy_wav = wav_dir
+                specs.append(SourceSpec(name, "test", noisy, reference, noisy_wav, times, dropped))
     return specs
 
 
@@ -203,6 +242,60 @@ def _read_word_times(path: Path) -> dict[str, list[tuple[float, float, str]]]:
     return times
 
 
+def read_dropped(path: str | Path) -> list[tuple[int, str, str, str, list[str]]]:
+    """Read ``dropped_<split>.tsv``: ``(line, id, paragraph, reason, answers)`` per question.
+
+    Raises:
+        DataError: naming the file and line, for a wrong header, a malformed line or a repeated id.
+    """
+    path = Path(path)
+    rows: list[tuple[int, str, str, str, list[str]]] = []
+    seen: set[str] = set()
+    header = False
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8").rstrip("\n")
+            except UnicodeDecodeError as e:
+                raise DataError(f"not valid UTF-8 ({e.reason})", path, lineno) from None
+            fields = line.split("\t")
+            if lineno == 1:
+                if tuple(fields) != DROPPED_HEADER:
+                    raise DataError(f"expected the header {'<TAB>'.join(DROPPED_HEADER)!r}", path, lineno)
+                header = True
+                continue
+            if len(fields) != len(DROPPED_HEADER) or not all(fields[:3]):
+                raise DataError("expected '<id><TAB><paragraph><TAB><reason><TAB><answers as a JSON list>'",
+                                path, lineno)
+            qid, paragraph, reason, answers = fields
+            try:
+                texts = json.loads(answers)
+            except json.JSONDecodeError:
+                raise DataError("the answers are not a JSON list", path, lineno) from None
+            if not isinstance(texts, list):
+                raise DataError("the answers are not a JSON list", path, lineno)
+            if qid in seen:
+                raise DataError(f"question {qid!r} listed twice", path, lineno)
+            seen.add(qid)
+            rows.append((lineno, qid, paragraph, reason, [str(t) for t in texts]))
+    if not header:
+        raise DataError("empty file (expected at least the header line)", path)
+    return rows
+
+
+def _resolve_split_method(opts: ImportOptions, meta: dict, spoken_json: Path) -> tuple[str, str]:
+    """``(method, where it came from)`` for one source."""
+    if opts.split_method != "auto":
+        return opts.split_method, "--split_method"
+    recorded = meta.get("split_method") if isinstance(meta, dict) else None
+    if recorded is None:
+        return RELEASE_SPLIT_METHOD, "the release's convention"
+    if recorded not in SPLIT_METHODS:
+        raise DataError(f"unknown speechbert.split_method {recorded!r} (expected one of {SPLIT_METHODS})",
+                        spoken_json)
+    return recorded, f"recorded in {spoken_json.name}"
+
+
 def _audio_info(path: Path) -> tuple[float | None, str | None]:
     """``(duration, None)`` or ``(None, reason)`` for a wav file."""
     import soundfile as sf
@@ -222,13 +315,29 @@ def _prepare_source(spec: SourceSpec, opts: ImportOptions) -> SourceReport:
     spoken = load_squad(spec.spoken_json, require_answers=False)
     meta = json.loads(spec.spoken_json.read_text(encoding="utf-8")).get("speechbert", {})
     has_asr = not (isinstance(meta, dict) and meta.get("context_source") == CONTEXT_SOURCE_REFERENCE)
+    report.split_method, report.split_source = _resolve_split_method(opts, meta, spec.spoken_json)
     ref_q: dict[str, tuple[Paragraph, int]] = {}
     for par in iter_paragraphs(reference):
         for k, qa in enumerate(par.qas):
             ref_q[qa.id] = (par, k)
-    # questions of the spoken JSON grouped by reference paragraph, with that paragraph's ASR text
+    spoken_ids = {qa.id for spar in iter_paragraphs(spoken) for qa in spar.qas}
+    dropped_ids: set[str] = set()
+    if spec.dropped is not None:
+        # Questions the synthesizer left out never reach the spoken JSON: count them here, so that
+        # the loss ratio is over every question of the text.
+        for lineno, qid, paragraph, reason, texts in read_dropped(spec.dropped):
+            if qid in spoken_ids:
+                raise DataError(f"question {qid!r} is listed as dropped but is in {spec.spoken_json}",
+                                spec.dropped, lineno)
+            dropped_ids.add(qid)
+            report.questions_in += 1
+            report.dropped_before_import += 1
+            report.note(f"synthesis_{reason}", f"{qid} (paragraph {paragraph}, {spec.dropped.name}:{lineno}): "
+                        f"answers {texts[:3]!r}", questions=1)
+    report.reference_not_spoken = len(set(ref_q) - spoken_ids - dropped_ids)
+    # questions of the spoken JSON grouped by reference paragraph, with that paragraph's spoken text
     wanted: dict[tuple[int, int], list[str]] = collections.defaultdict(list)
-    asr_text: dict[tuple[int, int], str] = {}
+    spoken_text: dict[tuple[int, int], str] = {}
     for spar in iter_paragraphs(spoken):
         for qa in spar.qas:
             report.questions_in += 1
@@ -238,7 +347,7 @@ def _prepare_source(spec: SourceSpec, opts: ImportOptions) -> SourceReport:
             rpar = ref_q[qa.id][0]
             key = (rpar.topic_index, rpar.paragraph_index)
             wanted[key].append(qa.id)
-            asr_text.setdefault(key, spar.context)
+            spoken_text.setdefault(key, spar.context)
     report.paragraphs_in = len(wanted)
     wavs = _index_wavs(spec.wav_dir)
     times = _read_word_times(spec.word_times) if spec.word_times else None
@@ -247,15 +356,15 @@ def _prepare_source(spec: SourceSpec, opts: ImportOptions) -> SourceReport:
         if key not in wanted:
             continue
         qids = set(wanted[key])
-        prepared = _prepare_paragraph(spec, opts, par, qids, wavs.get(key, {}), report,
-                                      asr_text[key] if has_asr else None, times)
+        prepared = _prepare_paragraph(spec, par, qids, wavs.get(key, {}), report, spoken_text[key], has_asr,
+                                      times)
         if prepared is not None:
             report.paragraphs.append(prepared)
     return report
 
 
-def _prepare_paragraph(spec: SourceSpec, opts: ImportOptions, par: Paragraph, qids: set[str],
-                       wavs: dict[int, Path], report: SourceReport, asr: str | None,
+def _prepare_paragraph(spec: SourceSpec, par: Paragraph, qids: set[str], wavs: dict[int, Path],
+                       report: SourceReport, spoken_context: str, has_asr: bool,
                        times: dict[str, list[tuple[float, float, str]]] | None) -> PreparedParagraph | None:
     where = f"{par.key} ({spec.split} topic {par.topic_index}, paragraph {par.paragraph_index})"
     nq = len(qids)
@@ -266,18 +375,17 @@ def _prepare_paragraph(spec: SourceSpec, opts: ImportOptions, par: Paragraph, qi
         gaps = sorted(set(range(max(wavs) + 1)) - set(wavs))
         report.note("missing_audio", f"{where}: sentence(s) {gaps[:5]} missing", questions=nq)
         return None
-    raw_sentences = None
-    for method in [opts.split_method] + [m for m in SPLIT_METHODS if m != opts.split_method]:
-        candidate = split_sentences(par.context, method)
-        if len(candidate) == len(wavs):
-            raw_sentences = candidate
-            if method != opts.split_method:
-                report.issues[f"split_with_{method}"] += 1
-            break
-    if raw_sentences is None:
-        report.note("sentence_count_mismatch",
-                    f"{where}: {len(split_sentences(par.context, opts.split_method))} sentences in the "
-                    f"text, {len(wavs)} wav files", questions=nq)
+    # Three counts that must agree: they are how the release paired text with audio. No other
+    # splitter is tried on a mismatch: with the same count and other boundaries every wav of the
+    # paragraph would silently get another sentence's text.
+    raw_sentences = split_sentences(par.context, report.split_method)
+    pieces = dot_pieces(spoken_context)
+    counts = (f"{len(raw_sentences)} sentences in the text ({report.split_method} split), {len(wavs)} wav "
+              f"files, {len(pieces)} '.' pieces in the spoken context")
+    if len(pieces) != len(wavs):
+        report.note("asr_piece_count_mismatch", f"{where}: {counts}")
+    if len(raw_sentences) != len(wavs):
+        report.note("sentence_count_mismatch", f"{where}: {counts}", questions=nq)
         return None
     durations = []
     for s in range(len(wavs)):
@@ -304,6 +412,8 @@ def _prepare_paragraph(spec: SourceSpec, opts: ImportOptions, par: Paragraph, qi
             if span is None:
                 report.note("answer_not_found", f"{qa.id}: {a.text[:40]!r}")
                 continue
+            if span.widened:
+                report.note("answer_widened_to_whole_words", f"{qa.id}: {a.text[:40]!r} -> {span.text[:40]!r}")
             if not any(b["char_start"] == span.char_start and b["text"] == span.text for b in answers):
                 answers.append({"text": span.text, "char_start": span.char_start})
         if not answers:
@@ -313,8 +423,13 @@ def _prepare_paragraph(spec: SourceSpec, opts: ImportOptions, par: Paragraph, qi
     if not questions:
         return None  # its questions are already counted as lost
     prepared = PreparedParagraph(cid, utts, sentences, [wavs[s] for s in range(len(wavs))], durations, questions)
-    if asr is not None:
-        prepared.asr = distribute_words([s.split() for s in sentences], normalize_text(asr).split())
+    if has_asr:
+        if len(pieces) == len(wavs):
+            prepared.asr = [normalize_text(p).split() for p in pieces]
+            prepared.asr_from_pieces = True
+        else:
+            prepared.asr = distribute_words([s.split() for s in sentences], normalize_text(spoken_context).split())
+            report.note("asr_spread_by_alignment", f"{where}: {len(pieces)} '.' pieces for {len(wavs)} wav files")
     if times is not None:
         for s, utt in enumerate(utts):
             entries = times.get(f"{par.key}_{s}")
@@ -377,18 +492,28 @@ def _format_log(report: SourceReport, set_name: str, paragraphs: Sequence[Prepar
                 opts: ImportOptions) -> str:
     spec = report.spec
     nq = sum(len(p.questions) for p in paragraphs)
+    from_pieces = sum(p.asr is not None and p.asr_from_pieces for p in paragraphs)
+    spread = sum(p.asr is not None and not p.asr_from_pieces for p in paragraphs)
     lines = [
         f"set: {set_name}",
         f"source: {spec.spoken_json}",
         f"reference: {spec.reference_json}",
         f"audio: {spec.wav_dir}",
         f"oracle word times: {spec.word_times or 'none'}",
+        f"sentence split: {report.split_method} ({report.split_source})",
+        "questions dropped before import: " + (
+            f"{report.dropped_before_import} (listed in {spec.dropped}; counted as lost)" if spec.dropped
+            else "no list (no dropped_<split>.tsv, as in the release)"),
+        f"reference questions not in the spoken JSON (not counted as lost): {report.reference_not_spoken}",
         f"source questions: {report.questions_in}",
         f"source paragraphs with questions: {report.paragraphs_in}",
         f"source questions lost: {report.questions_lost} ({100 * report.loss_ratio:.2f}%, "
         f"limit {100 * opts.max_loss_ratio:.2f}%)",
         f"this set: {len(paragraphs)} contexts, {sum(len(p.utts) for p in paragraphs)} utterances, "
         f"{nq} questions",
+        "text.asr: " + (f"{from_pieces} contexts from the spoken context's '.' pieces, {spread} spread by "
+                        "edit-distance alignment (asr_spread_by_alignment)" if from_pieces + spread else
+                        "not written (the spoken contexts are the normalized reference, not ASR transcripts)"),
         "counts per reason (items; questions lost):",
     ]
     for reason in sorted(report.issues):
@@ -410,6 +535,8 @@ def import_spoken_squad(specs: Iterable[SourceSpec], data_root: str | Path, opts
     """
     if not 0 <= opts.max_loss_ratio <= 1:
         raise ValueError("max_loss_ratio must be within [0, 1]")
+    if opts.split_method not in SPLIT_CHOICES:
+        raise ValueError(f"unknown split_method {opts.split_method!r} (choose from {SPLIT_CHOICES})")
     data_root = Path(data_root)
     reports = {}
     for spec in specs:

@@ -6,8 +6,9 @@ passage. A word's passage time is its utterance's offset (the sum of the precedi
 ``utt2dur``, doc/design.md) plus its ASR CTM time. Utterances with ASR words but no CTM lines
 get their words spread evenly over the utterance.
 
-With ``reference_text`` the passages are the reference ``text`` timed by the stage-4 CTM: the
-text QA model reading a perfect transcript, the cascade's upper bound.
+The reference-text upper bound (the text QA model reading the reference ``text`` timed by the
+stage-4 CTM) is read through the model's input pipeline like any validation set
+(``InputPipeline.corpus``).
 """
 
 from __future__ import annotations
@@ -69,8 +70,3 @@ def asr_corpus(data_dir: str | Path, asr_dir: str | Path) -> SpokenCorpus:
         logger.info("%s: %d of %d utterances have no ASR words, %d have untimed ASR words (spread evenly)",
                     asr_dir, no_line, len(utts), untimed)
     return timed_corpus(data_dir, transcript.hyps, transcript.ctm)
-
-
-def reference_corpus(data_dir: str | Path, ctm_path: str | Path) -> SpokenCorpus:
-    """Passages of reference words timed by the stage-4 word CTM (unaligned utterances: even split)."""
-    return SpokenCorpus.load(data_dir, None, ctm_path, None, unaligned="uniform")

@@ -4,8 +4,13 @@ Pipeline (doc/answering.md): read the audio (any rate soundfile reads; several c
 down, with a note) → resample to the training feature rate → the training features (fbank/MFCC,
 the recorded feature configuration) → cut into chunks of at most ``max_chunk_seconds`` at the
 quietest frame of each chunk's second half → the CTC aligner as a greedy ASR on each chunk gives
-words and word times (no transcript needed) → audio word segments with the training CMVN → the
-SQA model → the best word span, its passage-time span and the recognised words in it.
+words and word times (no transcript needed) → audio word segments prepared as the model's
+experiment recorded (``inputs.yaml``: training CMVN, frame pooling, ...) → the SQA model → the
+best word span, its passage-time span and the recognised words in it.
+
+A passage may also be given as several recordings (its sentences, in order) with an oracle word
+segmentation (a CTM with one utterance per recording): each recording is then one utterance, as
+in a data directory, and the model reads exactly what ``sqa_decode`` gives it for that passage.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import argparse
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import soundfile
@@ -27,6 +32,7 @@ from speechbert.audio.cmvn import GlobalCMVN
 from speechbert.audio.features import FeatureConfig, FeatureExtractor
 from speechbert.audio.wav_io import resample
 from speechbert.decode.span_qa import DecodeOptions, decode_questions
+from speechbert.tasks.input_pipeline import InputPipeline
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.atomic import atomic_path
 from speechbert.io.ctm import CtmEntry
@@ -119,6 +125,11 @@ def feature_config_from_yaml(path: str | Path) -> FeatureConfig:
         raise ConfigError(f"{path}: cannot read the feature config ({e})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of feature options")
+    return feature_config_from_dict(data)
+
+
+def feature_config_from_dict(data: Mapping) -> FeatureConfig:
+    """The :class:`FeatureConfig` of a mapping of ``compute_feats`` options (other keys ignored)."""
     names = set(FeatureConfig.option_names())
     return FeatureConfig(**{k: v for k, v in data.items() if k in names})
 
@@ -142,16 +153,20 @@ def feature_config_from_type(line: str, frame_shift: float) -> FeatureConfig:
 
 
 def find_feature_config(model_dir: str | Path, margs: argparse.Namespace, explicit: str | None = None,
-                        aligner: Aligner | None = None) -> tuple[FeatureConfig, str]:
+                        aligner: Aligner | None = None,
+                        pipeline: InputPipeline | None = None) -> tuple[FeatureConfig, str]:
     """The feature configuration the model was trained with, and where it was found.
 
-    Order: ``explicit`` (``--feats_config``); the YAML config ``steps/make_feats.sh`` copies to
+    Order: ``explicit`` (``--feats_config``); the copy in the experiment's input record
+    (``pipeline``); the YAML config ``steps/make_feats.sh`` copies to
     ``<train_dump>/conf/``; ``<train_dump>/feats_type`` + ``frame_shift``; the aligner's
     ``feats_type``. The last two assume the toolkit's default options for everything but the
     type and dimension (logged).
     """
     if explicit:
         return feature_config_from_yaml(explicit), explicit
+    if pipeline is not None and pipeline.settings.feats_config:
+        return feature_config_from_dict(pipeline.settings.feats_config), pipeline.source
     dump = resolve_recorded_path(getattr(margs, "train_dump", None), model_dir)
     if dump is not None:
         confs = sorted((dump / "conf").glob("*.yaml"))
@@ -228,36 +243,45 @@ class SegmentedRecording:
 
 def segment_recording(feats: np.ndarray, duration: float, aligner: Aligner, cmvn: GlobalCMVN | None,
                       frame_shift: float, chunks: Sequence[tuple[int, int]],
-                      max_word_frames: int = 0) -> SegmentedRecording:
+                      pipeline: InputPipeline) -> SegmentedRecording:
     """Recognise every chunk with the aligner and build the audio-word corpus of the recording.
 
     ``feats`` are raw features ``(T, D)``; the aligner applies its own CMVN, the audio words get
-    ``cmvn`` (the SQA model's training stats).
+    ``cmvn`` (the SQA model's training stats) and the word-segment settings of ``pipeline``.
     """
-    words: list[str] = []
-    word_utt: list[int] = []
     ctm: dict[str, list[CtmEntry]] = {}
     mats: dict[str, np.ndarray] = {}
-    utt2num_frames: dict[str, int] = {}
     utt2dur: dict[str, float] = {}
-    utts = []
-    normed = cmvn(feats) if cmvn is not None else feats
     for k, (f0, f1) in enumerate(chunks):
         utt = f"chunk-{k:04d}"
-        utts.append(utt)
         dur = (duration - f0 * frame_shift) if k == len(chunks) - 1 else (f1 - f0) * frame_shift
         timed = recognize(aligner, feats[f0:f1], dur)
         ctm[utt] = [CtmEntry(utt, w.start, w.end - w.start, w.word, w.conf) for w in timed]
-        words.extend(w.word for w in timed)
-        word_utt.extend([k] * len(timed))
-        mats[utt] = normed[f0:f1]
-        utt2num_frames[utt] = f1 - f0
+        mats[utt] = feats[f0:f1]
         utt2dur[utt] = dur
+    return segmented_passage(mats, utt2dur, ctm, cmvn, frame_shift, pipeline, list(chunks))
+
+
+def segmented_passage(mats: Mapping[str, np.ndarray], utt2dur: Mapping[str, float],
+                      ctm: Mapping[str, Sequence[CtmEntry]], cmvn: GlobalCMVN | None, frame_shift: float,
+                      pipeline: InputPipeline, chunks: list[tuple[int, int]] | None = None) -> SegmentedRecording:
+    """A one-passage corpus of the utterances ``mats`` (raw features, in passage order) with the
+    words and times of ``ctm``, normalised with ``cmvn`` and cut as ``pipeline`` records."""
+    words: list[str] = []
+    word_utt: list[int] = []
+    utts = list(mats)
+    for k, utt in enumerate(utts):
+        ws = [e.word for e in ctm.get(utt, [])]
+        words.extend(ws)
+        word_utt.extend([k] * len(ws))
     passages = {CONTEXT_ID: Passage(CONTEXT_ID, utts, words, word_utt)}
-    segments = build_segments(passages, ctm, utt2num_frames, frame_shift, utt2dur, unaligned="uniform")
-    feats_reader = InMemoryFeats(mats)
-    corpus = SpokenCorpus(passages, segments, feats_reader, frame_shift, max_word_frames)  # type: ignore[arg-type]
-    return SegmentedRecording(corpus, list(chunks), words)
+    utt2num_frames = {u: len(m) for u, m in mats.items()}
+    segments = build_segments(passages, {u: list(ctm.get(u, [])) for u in utts}, utt2num_frames, frame_shift,
+                              dict(utt2dur), unaligned="uniform")
+    normed = {u: (cmvn(m) if cmvn is not None else m) for u, m in mats.items()}
+    corpus = SpokenCorpus(passages, segments, InMemoryFeats(normed), frame_shift)  # type: ignore[arg-type]
+    pipeline.apply_segment_settings(corpus)
+    return SegmentedRecording(corpus, chunks if chunks is not None else [(0, len(m)) for m in mats.values()], words)
 
 
 # ---------------------------------------------------------------------------------- answering
@@ -269,7 +293,8 @@ class AnswerSetup:
 
     model: SpanQAModel
     margs: argparse.Namespace
-    aligner: Aligner
+    pipeline: InputPipeline
+    aligner: Aligner | None
     feats_config: FeatureConfig
     cmvn: GlobalCMVN | None
     device: torch.device = torch.device("cpu")
@@ -277,53 +302,103 @@ class AnswerSetup:
     def check(self) -> None:
         """Raise ConfigError when the features, the aligner and the model do not fit together."""
         dim = self.feats_config.dim
-        feat_dim = getattr(self.margs, "feat_dim", None)
-        if feat_dim is not None and int(feat_dim) != dim:
+        s = self.pipeline.settings
+        if s.feat_dim is not None and int(s.feat_dim) != dim:
             raise ConfigError(f"the feature config gives {dim}-dim features but the model was trained on "
-                              f"{feat_dim}-dim ones: pass the training --feats_config")
-        if self.aligner.model.config.input_dim != dim:
-            raise ConfigError(f"the aligner reads {self.aligner.model.config.input_dim}-dim features, the "
-                              f"feature config gives {dim}: use the aligner trained on these features")
-        if abs(self.aligner.frame_shift - self.feats_config.frame_shift_seconds) > 1e-6:
-            raise ConfigError(f"the aligner expects a {self.aligner.frame_shift} s frame shift, the features have "
-                              f"{self.feats_config.frame_shift_seconds} s")
+                              f"{s.feat_dim}-dim ones ({self.pipeline.source}): pass the training --feats_config")
+        if s.frame_shift is not None and abs(s.frame_shift - self.feats_config.frame_shift_seconds) > 1e-9:
+            raise ConfigError(f"the feature config has a {self.feats_config.frame_shift_seconds} s frame shift, the "
+                              f"model was trained on {s.frame_shift} s ({self.pipeline.source})")
+        if self.aligner is not None:
+            if self.aligner.model.config.input_dim != dim:
+                raise ConfigError(f"the aligner reads {self.aligner.model.config.input_dim}-dim features, the "
+                                  f"feature config gives {dim}: use the aligner trained on these features")
+            if abs(self.aligner.frame_shift - self.feats_config.frame_shift_seconds) > 1e-6:
+                raise ConfigError(f"the aligner expects a {self.aligner.frame_shift} s frame shift, the features "
+                                  f"have {self.feats_config.frame_shift_seconds} s")
         if self.cmvn is not None and self.cmvn.dim != dim:
             raise ConfigError(f"the CMVN stats are {self.cmvn.dim}-dim, the features {dim}-dim")
 
 
-def answer_recording(setup: AnswerSetup, rec: Recording, question: str, *, opts: DecodeOptions,
-                     max_chunk_seconds: float = 30.0) -> dict:
-    """Answer ``question`` about ``rec``: a ``predictions.jsonl``-style record plus recording facts.
-
-    Raises:
-        ConfigError: for an empty question.
-        DataError: when the audio is too short for one frame or no word is recognised.
-    """
-    q = normalize_text(question)
-    if not q:
-        raise ConfigError(f"the question {question!r} is empty (no word after normalization)")
+def recording_features(setup: AnswerSetup, rec: Recording) -> tuple[np.ndarray, np.ndarray]:
+    """The samples at the feature rate (resampled if needed, noted) and their raw features."""
     cfg = setup.feats_config
     samples = rec.samples
     if rec.sample_rate != cfg.sample_rate:
         samples = resample(samples, rec.sample_rate, cfg.sample_rate)
         rec.notes.append(f"resampled {rec.sample_rate} Hz to {cfg.sample_rate} Hz")
-    feats = FeatureExtractor(cfg)(samples, rec.path)
+    return samples, FeatureExtractor(cfg)(samples, rec.path)
+
+
+def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], question: str, *,
+                     opts: DecodeOptions, max_chunk_seconds: float = 30.0,
+                     ctm: Mapping[str, Sequence[CtmEntry]] | None = None) -> dict:
+    """Answer ``question`` about a passage spoken in ``recs`` (one recording, or its sentences in
+    order): a ``predictions.jsonl``-style record plus recording facts.
+
+    Without ``ctm`` the aligner recognises the words (one recording is chunked at quiet frames,
+    several are recognised one by one); with ``ctm`` (``{recording stem: entries}``, one
+    utterance per recording) the given words and times are used instead (oracle segmentation).
+
+    Raises:
+        ConfigError: for an empty question, or a CTM without a recording's words.
+        DataError: when the audio is too short for one frame or no word is recognised.
+    """
+    q = normalize_text(question)
+    if not q:
+        raise ConfigError(f"the question {question!r} is empty (no word after normalization)")
+    recs = [recs] if isinstance(recs, Recording) else list(recs)
+    if not recs:
+        raise ConfigError("no recording to answer from")
+    cfg = setup.feats_config
     shift = cfg.frame_shift_seconds
-    energy = frame_energy(samples, cfg.shift_samples, len(feats))
-    chunks = chunk_bounds(energy, max(2, int(round(max_chunk_seconds / shift))))
-    if len(chunks) > 1:
-        rec.notes.append(f"split into {len(chunks)} chunks of at most {max_chunk_seconds:g} s at quiet frames")
-    seg = segment_recording(feats, rec.duration, setup.aligner, setup.cmvn, shift, chunks,
-                            int(getattr(setup.margs, "max_word_frames", 0) or 0))
+    audio = [recording_features(setup, rec) for rec in recs]
+    feats = [f for _, f in audio]
+    notes = [n for rec in recs for n in rec.notes]
+    if ctm is not None:
+        mats, durs, entries = {}, {}, {}
+        for rec, mat in zip(recs, feats):
+            utt = Path(rec.path).stem
+            if utt in mats:
+                raise ConfigError(f"two recordings are called {utt!r}: the CTM cannot tell them apart")
+            if utt not in ctm:
+                raise ConfigError(f"the CTM has no words for recording {rec.path} (utterance {utt!r})")
+            mats[utt], durs[utt], entries[utt] = mat, rec.duration, list(ctm[utt])
+        seg = segmented_passage(mats, durs, entries, setup.cmvn, shift, setup.pipeline)
+        source = "ctm"
+    elif len(recs) == 1:
+        if setup.aligner is None:
+            raise ConfigError("no aligner to recognise the words (give an aligner or a CTM)")
+        rec = recs[0]
+        energy = frame_energy(audio[0][0], cfg.shift_samples, len(feats[0]))
+        chunks = chunk_bounds(energy, max(2, int(round(max_chunk_seconds / shift))))
+        if len(chunks) > 1:
+            notes.append(f"split into {len(chunks)} chunks of at most {max_chunk_seconds:g} s at quiet frames")
+        seg = segment_recording(feats[0], rec.duration, setup.aligner, setup.cmvn, shift, chunks, setup.pipeline)
+        source = "asr"
+    else:
+        if setup.aligner is None:
+            raise ConfigError("no aligner to recognise the words (give an aligner or a CTM)")
+        mats, durs, entries = {}, {}, {}
+        for k, (rec, mat) in enumerate(zip(recs, feats)):
+            utt = f"utt-{k:04d}"
+            timed = recognize(setup.aligner, mat, rec.duration)
+            mats[utt], durs[utt] = mat, rec.duration
+            entries[utt] = [CtmEntry(utt, w.start, w.end - w.start, w.word, w.conf) for w in timed]
+        seg = segmented_passage(mats, durs, entries, setup.cmvn, shift, setup.pipeline)
+        source = "asr"
     if not seg.words:
-        raise DataError("no word was recognised in the recording: nothing to answer from", rec.path)
+        raise DataError("no word was recognised in the recording: nothing to answer from", recs[0].path)
     questions = [{"id": "question", "context_id": CONTEXT_ID, "question": q}]
-    records = decode_questions(setup.model, setup.margs, seg.corpus, questions, opts, "asr", setup.device)
+    records = decode_questions(setup.model, setup.margs, setup.pipeline, seg.corpus, questions, opts, source,
+                               setup.device)
     if not records:
-        raise DataError("the model gave no answer span for this recording", rec.path)
+        raise DataError("the model gave no answer span for this recording", recs[0].path)
     out = records[0]
-    return {"audio": rec.path, "duration": round(rec.duration, 3), "sample_rate": rec.sample_rate,
+    duration = sum(rec.duration for rec in recs)
+    return {"audio": recs[0].path if len(recs) == 1 else [rec.path for rec in recs],
+            "duration": round(duration, 3), "sample_rate": recs[0].sample_rate,
             "question": question, "normalized_question": q, "start": out["start"], "end": out["end"],
             "words": out["words"], "score": out["score"], "word_span": out["word_span"],
-            "word_source": "asr", "nbest": out["nbest"], "recognized_words": len(seg.words),
-            "transcript": " ".join(seg.words), "chunks": len(chunks), "notes": list(rec.notes)}
+            "word_source": source, "nbest": out["nbest"], "recognized_words": len(seg.words),
+            "transcript": " ".join(seg.words), "chunks": len(seg.chunks), "notes": notes}

@@ -2,8 +2,10 @@
 a set of passages into ``predictions.jsonl`` records.
 
 Thin layer over :mod:`speechbert.tasks.sqa_finetune` (windows, span search, word → time
-mapping): it adds clear errors for missing model files, decode-time overrides of the window
-options, job splitting over passages and the ``word_source`` field.
+mapping): it adds clear errors for missing model files, job splitting over passages and the
+``word_source`` field. The inputs come from the experiment's recorded input pipeline
+(``exp/<name>/inputs.yaml``, :mod:`speechbert.tasks.input_pipeline`); a window option given at
+decode time must agree with it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import torch
 
 from speechbert.align.align_dir import job_slice
 from speechbert.errors import ConfigError
-from speechbert.tasks.sqa_finetune import (SpanQAModel, build_sqa_dataset, load_span_model, predict_spans,
+from speechbert.tasks.input_pipeline import InputPipeline
+from speechbert.tasks.sqa_finetune import (SpanQAModel, answered_records, load_span_model, predict_spans,
                                            prediction_records)
 from speechbert.tasks.word_segments import SpokenCorpus
 
@@ -27,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class DecodeOptions:
-    """Decode-time options; ``None`` window options keep the model's training values."""
+    """Decode-time options; window options, when set, must equal the model's recorded ones."""
 
     nbest: int = 5
     max_answer_len: int | None = None
@@ -83,14 +86,6 @@ def load_qa_model(model_dir: str | Path, model_file: str = "model.avg.pt", devic
     return model, args
 
 
-def apply_overrides(args: argparse.Namespace, opts: DecodeOptions) -> None:
-    """Replace the model's window options with the decode-time ones that are set."""
-    if opts.window_units is not None:
-        args.window_units = int(opts.window_units)
-    if opts.window_stride is not None:
-        args.window_stride = int(opts.window_stride)
-
-
 def job_questions(questions: Sequence[dict], nj: int, job: int) -> list[dict]:
     """The questions of job ``job`` of ``nj``: whole passages, split in context-id order."""
     cids = sorted({q["context_id"] for q in questions})
@@ -98,23 +93,21 @@ def job_questions(questions: Sequence[dict], nj: int, job: int) -> list[dict]:
     return [q for q in questions if q["context_id"] in mine]
 
 
-def decode_questions(model: SpanQAModel, args: argparse.Namespace, corpus: SpokenCorpus,
-                     questions: Sequence[dict], opts: DecodeOptions, word_source: str,
+def decode_questions(model: SpanQAModel, args: argparse.Namespace, pipeline: InputPipeline,
+                     corpus: SpokenCorpus, questions: Sequence[dict], opts: DecodeOptions, word_source: str,
                      device: str | torch.device = "cpu") -> list[dict]:
     """Predict the n-best word spans of ``questions`` and map them to passage time.
 
-    Questions the model cannot read (no passage, an empty passage, an unaligned passage for
-    the audio model) get no record; they are counted in the log.
+    ``corpus`` must come from ``pipeline`` (the model's recorded inputs). Questions the model
+    cannot read (no passage, an empty passage) get no record; they are counted in the log.
     """
-    apply_overrides(args, opts)
-    dataset = build_sqa_dataset(args, corpus, questions, train=False)
+    pipeline.check_window_options(opts.window_units, opts.window_stride)
+    dataset = pipeline.sqa_dataset(corpus, questions, train=False)
     spans = predict_spans(model, dataset, n_best=opts.nbest,
                           max_answer_len=opts.max_answer_len or int(args.max_answer_len),
                           batch_size=opts.batch_size, device=device)
     records = []
-    for rec in prediction_records(dataset, spans):
-        if rec["word_span"] is None:
-            continue
+    for rec in answered_records(prediction_records(dataset, spans)):
         rec["word_source"] = word_source
         records.append(rec)
     missing = len(questions) - len(records)
@@ -123,23 +116,41 @@ def decode_questions(model: SpanQAModel, args: argparse.Namespace, corpus: Spoke
     return records
 
 
-def load_decoder(args: argparse.Namespace, modality: str, tool: str
-                 ) -> tuple[SpanQAModel, argparse.Namespace, DecodeOptions, torch.device]:
-    """The start of ``sqa_decode`` and ``cascade_decode``: torch threads, the validated decoding
-    options, the device and the model of parsed :func:`add_decode_arguments` options ``args``.
+@dataclass
+class Decoder:
+    """A loaded span QA model with its options and recorded input pipeline."""
 
-    ``modality`` and ``tool`` are those of :func:`load_qa_model`. Returns ``(model, model
-    arguments, options, device)``.
+    model: SpanQAModel
+    margs: argparse.Namespace
+    pipeline: InputPipeline
+    opts: DecodeOptions
+    device: torch.device
+
+    def decode_to_file(self, out: str | Path, corpus: SpokenCorpus, questions: Sequence[dict],
+                       word_source: str) -> int:
+        """:func:`decode_to_file` with this decoder."""
+        return decode_to_file(out, self.model, self.margs, self.pipeline, corpus, questions, self.opts,
+                              word_source, self.device)
+
+
+def load_decoder(args: argparse.Namespace, modality: str, tool: str) -> Decoder:
+    """The start of ``sqa_decode`` and ``cascade_decode``: torch threads, the validated decoding
+    options, the device, the model and its input pipeline of parsed
+    :func:`add_decode_arguments` options ``args``.
+
+    ``modality`` and ``tool`` are those of :func:`load_qa_model`.
     """
     torch.set_num_threads(args.num_threads)
     opts = decode_options_from_args(args)
     device = pick_device(args.ngpu)
     model, margs = load_qa_model(args.model_dir, args.model_file, device, modality=modality, tool=tool)
-    return model, margs, opts, device
+    pipeline = InputPipeline.from_exp(args.model_dir)
+    pipeline.check_window_options(opts.window_units, opts.window_stride)
+    return Decoder(model, margs, pipeline, opts, device)
 
 
-def decode_to_file(out: str | Path, model: SpanQAModel, args: argparse.Namespace, corpus: SpokenCorpus,
-                   questions: Sequence[dict], opts: DecodeOptions, word_source: str,
+def decode_to_file(out: str | Path, model: SpanQAModel, args: argparse.Namespace, pipeline: InputPipeline,
+                   corpus: SpokenCorpus, questions: Sequence[dict], opts: DecodeOptions, word_source: str,
                    device: str | torch.device = "cpu") -> int:
     """:func:`decode_questions`, then the records written to ``out`` (``predictions.jsonl``).
 
@@ -147,7 +158,7 @@ def decode_to_file(out: str | Path, model: SpanQAModel, args: argparse.Namespace
     """
     from speechbert.decode.predictions import write_predictions
 
-    records = decode_questions(model, args, corpus, questions, opts, word_source, device)
+    records = decode_questions(model, args, pipeline, corpus, questions, opts, word_source, device)
     n = write_predictions(out, records)
     logger.info("wrote %d predictions for %d questions to %s", n, len(questions), out)
     return n
@@ -163,8 +174,9 @@ def add_decode_arguments(parser) -> None:  # noqa: ANN001 - a speechbert.bin.cli
     a("--nbest", type=int, default=5, help="spans kept per question")
     a("--max_answer_len", type=int, default=None, help="longest answer in words (default: the model's)")
     a("--window_units", type=int, default=None,
-      help="passage units per window (default: the model's; 0: as many as fit)")
-    a("--window_stride", type=int, default=None, help="units between window starts (default: the model's)")
+      help="passage units per window; must equal the model's (recorded in its inputs.yaml)")
+    a("--window_stride", type=int, default=None,
+      help="units between window starts; must equal the model's (recorded in its inputs.yaml)")
     a("--batch_size", type=int, default=16, help="windows per forward pass")
     a("--ngpu", type=int, default=0, help="0: CPU, 1: one GPU")
     a("--nj", type=int, default=1, help="split the passages into this many jobs")

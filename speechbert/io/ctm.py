@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_open
@@ -106,6 +106,25 @@ def _word_key(word: str) -> str:
     return word.lower()
 
 
+def _drop_non_words(entries: Sequence[CtmEntry], ref: Sequence[str]) -> list[CtmEntry]:
+    """The entries without silence/noise entries, keeping one that is a word of the text there.
+
+    A recogniser that spells words letter by letter can produce a real word ``sp`` or ``sil``:
+    walking the text, an entry that matches the next text word is kept even if it looks like a
+    silence token; other silence tokens are dropped.
+    """
+    out, j = [], 0
+    for e in entries:
+        key = _word_key(e.word)
+        if j < len(ref) and key == _word_key(ref[j]):
+            out.append(e)
+            j += 1
+        elif key not in NON_WORDS:
+            out.append(e)  # a mismatch: reported by the caller with its line
+            j += 1
+    return out
+
+
 def validate_ctm(ctm: Mapping[str, list[CtmEntry]], text: Mapping[str, str], path: str | Path,
                  utt2dur: Mapping[str, float] | None = None,
                  time_tolerance: float = 0.05) -> dict[str, list[CtmEntry]]:
@@ -124,7 +143,7 @@ def validate_ctm(ctm: Mapping[str, list[CtmEntry]], text: Mapping[str, str], pat
         if utt not in text:
             raise DataError(f"utterance {utt!r} is not in the data directory's text",
                             path, entries[0].line, key=utt)
-        words = [e for e in entries if e.word.lower() not in NON_WORDS]
+        words = _drop_non_words(entries, text[utt].split())
         for prev, cur in zip(words, words[1:]):
             if cur.start < prev.end - TIME_TOLERANCE:
                 raise DataError(f"word {cur.word!r} starts at {cur.start:.3f} s, before the previous "

@@ -26,6 +26,8 @@ import numpy as np
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.jsonl import iter_jsonl
 from speechbert.io.sqa_data import SQASet, char_span_to_word_span
+from speechbert.metrics.bootstrap import (CI_LEVEL, DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED,
+                                          mean_intervals)
 from speechbert.metrics.span_overlap import PooledFrameF1, best_span_scores, frame_counts
 from speechbert.metrics.squad_text import best_em_f1
 from speechbert.metrics.wer import ErrorMarks, WerStats, error_marks
@@ -35,6 +37,10 @@ DEFAULT_WER_EDGES = (0.0, 10.0, 20.0, 40.0)
 
 #: How a question with several reference answers is assigned to the ASR-error split.
 ERROR_RULES = ("any", "first", "all")
+
+#: The per-question means that get bootstrap intervals (``<metric>_ci``, ``<metric>_ci_half``);
+#: the order of the columns :func:`confidence_intervals` builds.
+CI_METRICS = ("ff1", "aos", "em", "f1")
 
 
 @dataclass
@@ -271,15 +277,16 @@ class QuestionScore:
     has_prediction: bool
     asr_error: bool | None = None
     passage_wer: float | None = None
+    wer_bucket: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready record (scores ×100)."""
+        """JSON-ready record (scores ×100): one line of ``scores.jsonl``."""
         def pct(x: float | None) -> float | None:
             return None if x is None else 100.0 * x
 
         return {"id": self.id, "context_id": self.context_id, "ff1": pct(self.ff1), "aos": pct(self.aos),
                 "em": pct(self.em), "f1": pct(self.f1), "has_prediction": self.has_prediction,
-                "asr_error": self.asr_error, "passage_wer": self.passage_wer}
+                "asr_error": self.asr_error, "passage_wer": self.passage_wer, "wer_bucket": self.wer_bucket}
 
 
 def answer_word_spans(q: Mapping[str, Any], passage: str) -> list[tuple[int, int]]:
@@ -316,11 +323,18 @@ def score_question(q: Mapping[str, Any], pred: Prediction | None, *, text_scored
     return QuestionScore(q["id"], q["context_id"], ff1, aos, em, f1, frames, pred is not None), n_null
 
 
-def summarize(scores: Sequence[QuestionScore], frame_shift: float = 0.01) -> dict[str, Any]:
-    """Averages (×100) and counts over a group of questions.
+def summarize(scores: Sequence[QuestionScore], frame_shift: float = 0.01, *,
+              bootstrap_samples: int = DEFAULT_BOOTSTRAP_SAMPLES,
+              bootstrap_seed: int = DEFAULT_BOOTSTRAP_SEED) -> dict[str, Any]:
+    """Averages (×100), their bootstrap intervals and counts over a group of questions.
 
     ``questions`` counts the group; ``scored_time`` the questions in the FF1/AOS/ff1_pooled
-    averages (those with an aligned reference), ``scored_text`` those in EM/F1.
+    averages (those with an aligned reference), ``scored_text`` those in EM/F1. For each metric
+    of :data:`CI_METRICS`, ``<metric>_ci`` is the 95 % percentile bootstrap interval
+    ``[low, high]`` of the mean (the group's questions resampled with replacement,
+    ``bootstrap_samples`` times, ``numpy.random.default_rng(bootstrap_seed)``) and
+    ``<metric>_ci_half`` its half-width ``(high − low) / 2``; both ``None`` where the mean is
+    ``None`` or ``bootstrap_samples`` is 0.
     """
     def mean(values: list[float]) -> float | None:
         return 100.0 * float(np.mean(values)) if values else None
@@ -330,7 +344,7 @@ def summarize(scores: Sequence[QuestionScore], frame_shift: float = 0.01) -> dic
     pooled = PooledFrameF1(frame_shift=frame_shift)
     for s in timed:
         pooled.add_counts(*s.frames)
-    return {
+    out: dict[str, Any] = {
         "questions": len(scores),
         "scored_time": len(timed),
         "scored_text": len(texted),
@@ -341,6 +355,30 @@ def summarize(scores: Sequence[QuestionScore], frame_shift: float = 0.01) -> dic
         "f1": mean([s.f1 for s in texted]),  # type: ignore[misc]
         "ff1_pooled": 100.0 * pooled.f1 if timed else None,
     }
+    out.update(confidence_intervals(scores, out, bootstrap_samples, bootstrap_seed))
+    return out
+
+
+def confidence_intervals(scores: Sequence[QuestionScore], means: Mapping[str, Any], samples: int,
+                         seed: int) -> dict[str, Any]:
+    """``<metric>_ci`` and ``<metric>_ci_half`` of :data:`CI_METRICS` for one group (see :func:`summarize`)."""
+    out: dict[str, Any] = {}
+    if samples > 0 and scores:
+        nan = float("nan")
+        values = np.array([[nan if s.ff1 is None else s.ff1, nan if s.aos is None else s.aos,
+                            nan if s.em is None else s.em, nan if s.f1 is None else s.f1] for s in scores])
+        intervals = mean_intervals(100.0 * values, samples, seed, CI_LEVEL)
+    else:
+        intervals = [None] * len(CI_METRICS)
+    for m, iv in zip(CI_METRICS, intervals):
+        mean = means.get(m)
+        if iv is None or mean is None:
+            out[f"{m}_ci"] = out[f"{m}_ci_half"] = None
+            continue
+        low, high = min(iv.low, mean), max(iv.high, mean)
+        out[f"{m}_ci"] = [low, high]
+        out[f"{m}_ci_half"] = (high - low) / 2.0
+    return out
 
 
 def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
@@ -349,6 +387,8 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
               error_rule: str = "any",
               frame_shift: float = 0.01,
               asr_alignment: tuple[dict[str, PassageAsr], WerStats] | None = None,
+              bootstrap_samples: int = DEFAULT_BOOTSTRAP_SAMPLES,
+              bootstrap_seed: int = DEFAULT_BOOTSTRAP_SEED,
               ) -> tuple[dict[str, Any], list[QuestionScore]]:
     """Score ``predictions`` on the questions of ``sqa``.
 
@@ -362,17 +402,23 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
             reference), ``all`` (every reference).
         frame_shift: frame length of ``ff1_pooled``, seconds.
         asr_alignment: :func:`passage_asr_table` of ``asr_text`` if the caller already has it.
+        bootstrap_samples: resamples of the confidence intervals of every group (0: none).
+        bootstrap_seed: their seed (each group starts a generator with it).
 
     Returns:
         ``(result, per-question scores)``; ``result`` holds ``overall``, ``ff1_pooled``,
-        ``counts``, and (with ASR text) ``wer``, ``by_asr_error``, ``by_passage_wer``.
+        ``counts``, ``bootstrap`` (the interval settings, ``None`` without intervals), and (with
+        ASR text) ``wer``, ``by_asr_error``, ``by_passage_wer``.
 
     Raises:
-        ConfigError: on an unknown ``error_rule``.
+        ConfigError: on an unknown ``error_rule`` or a negative ``bootstrap_samples``.
         DataError: if a reference word span lies outside its passage.
     """
     if error_rule not in ERROR_RULES:
         raise ConfigError(f"error_rule must be one of {', '.join(ERROR_RULES)}, got {error_rule!r}")
+    if bootstrap_samples < 0:
+        raise ConfigError(f"bootstrap_samples must be 0 (no intervals) or positive, got {bootstrap_samples}")
+    boot = {"bootstrap_samples": bootstrap_samples, "bootstrap_seed": bootstrap_seed}
     text_scored = any(p.words is not None for p in predictions.values())
     qcontexts = list(dict.fromkeys(q["context_id"] for q in sqa.questions))
     asr_table: dict[str, PassageAsr] = {}
@@ -382,6 +428,7 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
     elif asr_text is not None:
         # Passages without questions still count towards the corpus WER.
         asr_table, wer_stats = passage_asr_table(sqa, asr_text)
+    bucket_names = wer_bucket_names(wer_edges)
     scores: list[QuestionScore] = []
     n_null = 0
     n_no_time = 0
@@ -402,10 +449,11 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
             score.asr_error = (any(flags) if error_rule == "any" else
                                flags[0] if error_rule == "first" else all(flags))
             score.passage_wer = asr.wer
+            score.wer_bucket = bucket_names[wer_bucket(asr.wer, wer_edges)]
         scores.append(score)
 
     result: dict[str, Any] = {
-        "overall": summarize(scores, frame_shift),
+        "overall": summarize(scores, frame_shift, **boot),
         "counts": {
             "questions": len(scores),
             "predictions": sum(q["id"] in predictions for q in sqa.questions),
@@ -419,6 +467,8 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
         "text_scored": text_scored,
         "frame_shift": frame_shift,
         "error_rule": error_rule,
+        "bootstrap": ({"samples": bootstrap_samples, "seed": bootstrap_seed, "level": CI_LEVEL,
+                       "method": "percentile", "resampled": "questions"} if bootstrap_samples > 0 else None),
     }
     pooled = PooledFrameF1(frame_shift=frame_shift)
     for s in scores:
@@ -428,8 +478,8 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
     if wer_stats is not None:
         result["wer"] = wer_stats.as_dict()
         result["by_asr_error"] = {
-            "no_asr_error": summarize([s for s in scores if s.asr_error is False], frame_shift),
-            "with_asr_error": summarize([s for s in scores if s.asr_error], frame_shift),
+            "no_asr_error": summarize([s for s in scores if s.asr_error is False], frame_shift, **boot),
+            "with_asr_error": summarize([s for s in scores if s.asr_error], frame_shift, **boot),
         }
         names = wer_bucket_names(wer_edges)
         groups: list[list[QuestionScore]] = [[] for _ in names]
@@ -439,7 +489,7 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
         result["by_passage_wer"] = [
             {"bucket": name,
              "passages": sum(wer_bucket(asr_table[c].wer, wer_edges) == k for c in qcontexts),
-             **summarize(group, frame_shift)}
+             **summarize(group, frame_shift, **boot)}
             for k, (name, group) in enumerate(zip(names, groups))
         ]
     else:
@@ -455,6 +505,11 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
 
 def _cell(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
+
+
+def _ci_cell(s: Mapping[str, Any], metric: str) -> str:
+    half = s.get(f"{metric}_ci_half")
+    return _cell(s.get(metric)) + ("" if half is None or s.get(metric) is None else f" ± {half:.2f}")
 
 
 def format_result_md(result: Mapping[str, Any]) -> str:
@@ -477,13 +532,21 @@ def format_result_md(result: Mapping[str, Any]) -> str:
     lines.append("- FF1/AOS: per question, best over references, averaged over questions (×100); "
                  "span end = end of the last word. `ff1_pooled` pools 10 ms frames over the set "
                  "(SLUE-SQA-5 style) and is not comparable with FF1.")
+    if result.get("bootstrap"):
+        b = result["bootstrap"]
+        lines.append(f"- ± is half the width of the {100 * b['level']:g} % percentile bootstrap interval "
+                     f"({b['samples']} resamples of the group's questions, seed {b['seed']}); the "
+                     "interval itself (`<metric>_ci`, possibly asymmetric) is in result.json.")
+    if result.get("seed") is not None:
+        lines.append(f"- training seed: {result['seed']}")
     lines.append("")
     header = "| group | FF1 | AOS | EM | F1 | ff1_pooled | questions | scored FF1/AOS | scored EM/F1 | missing |"
     rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     lines += [header, rule]
 
     def row(label: str, s: Mapping[str, Any]) -> str:
-        return (f"| {label} | {_cell(s['ff1'])} | {_cell(s['aos'])} | {_cell(s['em'])} | {_cell(s['f1'])} | "
+        return (f"| {label} | {_ci_cell(s, 'ff1')} | {_ci_cell(s, 'aos')} | {_ci_cell(s, 'em')} | "
+                f"{_ci_cell(s, 'f1')} | "
                 f"{_cell(s['ff1_pooled'])} | {s['questions']} | {s['scored_time']} | {s['scored_text']} | "
                 f"{s['missing_predictions']} |")
 

@@ -3,24 +3,34 @@
 Output under ``out_dir`` (``doc/corpora.md``):
 
 * ``wav/<split>/<TopicIndex>_<ParagraphIndex>_<SentenceIndex>.wav``: 16 kHz mono 16-bit, one
-  sentence each (``speechbert.text.sentences``), spoken in normalized form;
-* ``spoken_<split>-v1.1.json``: SQuAD format; each ``context`` is the spoken transcript, here the
-  normalized reference passage (sentences joined by spaces; a real release has an ASR transcript
-  there), answers relocated into it; questions whose answers cannot be relocated are dropped, as
-  in the release. A top-level ``"speechbert"`` object records how it was made
-  (``context_source: normalized_reference``);
+  sentence each, spoken in normalized form; sentences are split as the release split them (a
+  plain ``". "`` split, ``speechbert.text.sentences.RELEASE_SPLIT_METHOD``, unless
+  ``split_method`` says otherwise);
+* ``spoken_<split>-v1.1.json``: SQuAD format; each ``context`` is the spoken transcript in the
+  release's convention, one ``.``-terminated piece per wav (``"sentence one. sentence two."``),
+  here the normalized reference sentences (a real release has an ASR transcript there), answers
+  relocated into it; questions whose answers cannot be relocated are dropped, as in the release.
+  A top-level ``"speechbert"`` object records how it was made (``context_source:
+  normalized_reference``, ``split_method``);
+* ``dropped_<split>.tsv``: every question left out of the spoken JSON, with the reason
+  (``id``, ``paragraph`` ``<T>_<P>``, ``reason``, ``answers`` as a JSON list); the importer
+  counts them as lost questions in ``prep.log``;
 * ``reference_<split>-v1.1.json``: a copy of the input (the reference text);
 * ``word_times/<split>.txt``: ``<T>_<P>_<S> <word_index> <start_s> <end_s> <word>``, the
   synthesizer's word times in seconds from the start of the sentence's wav.
 
 Paragraphs can be spread over jobs (``nj``/``job``, paragraph ``n`` goes to job ``n % nj + 1``);
 each job writes ``word_times/<split>.<job>.part`` and ``merge_jobs`` assembles the final files.
-The speaker (voice variant, rate, pitch) of a paragraph and the noise of a sentence are seeded by
-``(seed, split, paragraph key[, sentence])``, so the output does not depend on ``nj``.
+The speaker (voice variant, rate, pitch) of a paragraph is drawn from ``(seed, split, paragraph
+key)`` and every sentence is synthesized with the seed ``(seed, split, sentence key)`` by a fresh
+eSpeak instance (``speechbert.synth.tts``), so a sentence's wav and word times depend on the
+options and the sentence alone: the output is byte-identical for any ``nj`` and any run on the
+same machine.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import shutil
@@ -34,12 +44,15 @@ from speechbert.io.atomic import atomic_open, atomic_path
 from speechbert.io.squad_json import QA, Answer, Article, Paragraph, iter_paragraphs, load_squad, write_squad
 from speechbert.synth.tts import DEFAULT_VOICES, EspeakSynthesizer, pick_voice, stable_seed
 from speechbert.text.normalize import normalize_text, relocate_span
-from speechbert.text.sentences import split_sentences
+from speechbert.text.sentences import RELEASE_SPLIT_METHOD, join_dot_pieces, split_sentences
 
 __all__ = ["SynthOptions", "SpokenParagraph", "spoken_paragraph", "synthesize_job", "merge_jobs",
-           "spoken_json_name", "reference_json_name", "CONTEXT_SOURCE_REFERENCE"]
+           "spoken_json_name", "reference_json_name", "dropped_tsv_name", "DROPPED_HEADER",
+           "CONTEXT_SOURCE_REFERENCE"]
 
 CONTEXT_SOURCE_REFERENCE = "normalized_reference"
+#: The header line of ``dropped_<split>.tsv``.
+DROPPED_HEADER = ("id", "paragraph", "reason", "answers")
 
 
 def spoken_json_name(split: str) -> str:
@@ -48,6 +61,11 @@ def spoken_json_name(split: str) -> str:
 
 def reference_json_name(split: str) -> str:
     return f"reference_{split}-v1.1.json"
+
+
+def dropped_tsv_name(split: str) -> str:
+    """The file listing the questions the synthesizer left out of ``spoken_<split>-v1.1.json``."""
+    return f"dropped_{split}.tsv"
 
 
 @dataclass
@@ -60,7 +78,7 @@ class SynthOptions:
     noise_level: float = 3e-3
     seed: int = 1
     sample_rate: int = 16000
-    split_method: str = "rules"
+    split_method: str = RELEASE_SPLIT_METHOD
 
 
 @dataclass
@@ -72,10 +90,33 @@ class SpokenParagraph:
     qas: list[QA] = field(default_factory=list)  #: questions with answers relocated into passage
     answers_lost: int = 0                #: answers that could not be relocated
     questions_lost: int = 0              #: questions left without any answer
+    dropped: list[tuple[str, str, list[str]]] = field(default_factory=list)  #: (id, reason, answers)
+
+    @property
+    def context(self) -> str:
+        """The spoken JSON context: one ``.``-terminated piece per sentence (wav), as the release."""
+        return join_dot_pieces(self.sentences)
+
+    def context_offset(self, offset: int, end: bool = False) -> int:
+        """Map an offset in ``passage`` to ``context`` (each earlier sentence adds its ``.``).
+
+        With ``end`` the offset is an exclusive end: one at a sentence's end stays before its dot.
+        """
+        shift, start = 0, 0
+        for k, sentence in enumerate(self.sentences):
+            stop = start + len(sentence)
+            if offset < stop or (end and offset == stop):
+                return offset + shift
+            shift, start = k + 1, stop + 1
+        return offset + shift
 
 
-def spoken_paragraph(par: Paragraph, split_method: str = "rules") -> SpokenParagraph:
-    """Split, normalize and relocate the answers of one paragraph."""
+def spoken_paragraph(par: Paragraph, split_method: str = RELEASE_SPLIT_METHOD) -> SpokenParagraph:
+    """Split, normalize and relocate the answers of one paragraph.
+
+    A question none of whose answers can be relocated (``relocate_span``) is dropped and listed in
+    ``dropped`` with the reason ``question_without_answer``.
+    """
     sentences = [normalize_text(s) for s in split_sentences(par.context, split_method)]
     passage = " ".join(sentences)
     out = SpokenParagraph(sentences, passage)
@@ -92,7 +133,21 @@ def spoken_paragraph(par: Paragraph, split_method: str = "rules") -> SpokenParag
             out.qas.append(QA(qa.id, qa.question, answers))
         else:
             out.questions_lost += 1
+            out.dropped.append((qa.id, "question_without_answer", [a.text for a in qa.answers]))
     return out
+
+
+def _context_qas(spoken: SpokenParagraph) -> list[QA]:
+    """The questions with their answers moved from ``passage`` into ``context``."""
+    qas = []
+    for qa in spoken.qas:
+        answers = []
+        for a in qa.answers:
+            start = spoken.context_offset(a.answer_start)
+            stop = spoken.context_offset(a.answer_start + len(a.text), end=True)
+            answers.append(Answer(spoken.context[start:stop], start))
+        qas.append(QA(qa.id, qa.question, answers))
+    return qas
 
 
 def _part_path(out_dir: Path, split: str, job: int) -> Path:
@@ -167,6 +222,7 @@ def merge_jobs(squad_json: str | Path, out_dir: str | Path, split: str, opts: Sy
     articles = load_squad(squad_json, require_answers=False)
     expected: dict[str, str] = {}
     spoken_articles = []
+    dropped: list[str] = ["\t".join(DROPPED_HEADER) + "\n"]
     counts = {"paragraphs": 0, "questions": 0, "questions_kept": 0, "answers_lost": 0}
     for art in articles:
         paragraphs = []
@@ -174,7 +230,10 @@ def merge_jobs(squad_json: str | Path, out_dir: str | Path, split: str, opts: Sy
             spoken = spoken_paragraph(par, opts.split_method)
             for s, sentence in enumerate(spoken.sentences):
                 expected[f"{par.key}_{s}"] = sentence
-            paragraphs.append(Paragraph(par.topic_index, par.paragraph_index, spoken.passage, spoken.qas))
+            paragraphs.append(Paragraph(par.topic_index, par.paragraph_index, spoken.context,
+                                        _context_qas(spoken)))
+            for qid, reason, texts in spoken.dropped:
+                dropped.append(f"{qid}\t{par.key}\t{reason}\t{json.dumps(texts, ensure_ascii=False)}\n")
             counts["paragraphs"] += 1
             counts["questions"] += len(par.qas)
             counts["questions_kept"] += len(spoken.qas)
@@ -214,10 +273,12 @@ def merge_jobs(squad_json: str | Path, out_dir: str | Path, split: str, opts: Sy
     write_squad(out_dir / spoken_json_name(split), spoken_articles, speechbert=meta)
     with atomic_path(out_dir / reference_json_name(split)) as tmp:
         shutil.copyfile(squad_json, tmp)
+    with atomic_open(out_dir / dropped_tsv_name(split)) as f:
+        f.writelines(dropped)
     for part in parts:
         part.unlink()
-    logging.info("%s: %d paragraphs, %d sentences; %d of %d questions kept (%d answers not relocatable)",
-                 split, counts["paragraphs"], len(expected), counts["questions_kept"], counts["questions"],
-                 counts["answers_lost"])
+    logging.info("%s: %d paragraphs, %d sentences; %d of %d questions kept (%d answers not relocatable; "
+                 "dropped questions in %s)", split, counts["paragraphs"], len(expected), counts["questions_kept"],
+                 counts["questions"], counts["answers_lost"], out_dir / dropped_tsv_name(split))
     counts["sentences"] = len(expected)
     return counts

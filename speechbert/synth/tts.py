@@ -25,16 +25,31 @@ closures are exact digital zeros, which no recording has and which make ASR and 
 unrealistically easy or brittle; seeded white Gaussian noise of standard deviation
 ``noise_level`` × full scale (3e-3 by default, about 29 dB below typical eSpeak speech) is added.
 
-eSpeak keeps state between calls: the same text synthesized twice in one process can come out
-with word times shifted by up to ~10 ms. Store the audio and the times of one call together and
-never regenerate one of them alone.
+Reproducibility: a call depends only on its text, voice, seed and the synthesizer's options, not
+on the process or on what it synthesized before, so the same arguments give the same bytes (audio
+and word times) on the same machine and eSpeak NG build. Two things make it so:
+
+* eSpeak's own noise generator (the breath noise of variants such as ``+f2`` and ``+f3``), which
+  ``espeak_Initialize`` seeds from the clock, is reseeded from ``seed`` before every sentence
+  (``espeak_ng_SetRandSeed``);
+* eSpeak keeps synthesis state in C statics that neither setting the voice and parameters nor
+  ``espeak_Terminate`` + ``espeak_Initialize`` resets (pitch-flutter phase, gain control, formant
+  and intonation state), so every sentence is spoken by a fresh instance of the library, loaded
+  from a private copy and unloaded again (``_Library``). That adds about 4 ms of CPU per sentence,
+  mostly eSpeak's scan of its voice files when a voice is set by name, and eSpeak leaks a few KB
+  per instance (its voice-list array lives in a static pointer that it never frees).
 """
 
 from __future__ import annotations
 
+import _ctypes
+import atexit
 import ctypes
 import math
+import os
 import random
+import shutil
+import tempfile
 import threading
 import zlib
 from dataclasses import dataclass
@@ -62,6 +77,8 @@ _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
 _EV_LIST_TERMINATED, _EV_WORD, _EV_PHONEME = 0, 1, 7
 _PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH, _PARAM_RANGE = 1, 2, 3, 4
+_REQUIRED_SYMBOLS = ("espeak_ng_SetRandSeed", "espeak_Initialize", "espeak_SetSynthCallback",
+                     "espeak_SetVoiceByName", "espeak_SetParameter", "espeak_Synth", "espeak_Terminate")
 # Samples at or below this absolute int16 value count as silence when trimming word edges.
 _SILENCE = 16
 
@@ -130,8 +147,42 @@ def pick_voice(rng: random.Random, voices: Sequence[str] = DEFAULT_VOICES,
     return Voice(rng.choice(list(voices)), rng.randint(*rate_range), rng.randint(*pitch_range))
 
 
+def _private_copy(source: str) -> str:
+    """A path to a copy of the shared library ``source`` that nothing else in the process loads.
+
+    Where the OS has them (Linux), an anonymous in-memory file (``memfd``): it vanishes with the
+    process, even a killed one. Elsewhere a file in a temporary directory removed at exit.
+
+    Raises:
+        SynthesisError: if ``source`` cannot be read or the copy cannot be written.
+    """
+    try:
+        with open(source, "rb") as f:
+            image = f.read()
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("libespeak-ng-speechbert")  # never closed: the path names it
+            with os.fdopen(os.dup(fd), "wb") as f:
+                f.write(image)
+            return f"/proc/self/fd/{fd}"
+        tmp = tempfile.mkdtemp(prefix="speechbert-espeak-")
+        atexit.register(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, os.path.basename(source))
+        with open(path, "wb") as f:
+            f.write(image)
+        return path
+    except OSError as e:
+        raise SynthesisError(f"cannot copy eSpeak NG library {source}: {e}") from e
+
+
 class _Library:
-    """The process-wide eSpeak NG instance (the C library has global state)."""
+    """eSpeak NG on a fresh instance of the C library for every sentence (see the module docstring).
+
+    Each call loads a private copy of the library (``_private_copy``), initialises it, speaks one
+    sentence, terminates it (which frees most of its heap) and unloads it, so the next load starts
+    from the file's pristine data: no C static survives from one sentence to the next. The copy is
+    private so that nothing else in the process (another user of the wheel's library) can keep it
+    loaded, and every unload is checked.
+    """
 
     _instance: "_Library | None" = None
     _create_lock = threading.Lock()
@@ -142,27 +193,17 @@ class _Library:
         except ImportError as e:  # pragma: no cover - a hard dependency
             raise SynthesisError("the espeakng-loader package is not installed") from e
         try:
-            self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
-            data = espeakng_loader.get_data_path()
+            self.source = espeakng_loader.get_library_path()
+            self.data = espeakng_loader.get_data_path()
         except (OSError, RuntimeError) as e:
-            raise SynthesisError(f"cannot load eSpeak NG from espeakng-loader: {e}") from e
-        lib = self.lib
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                     ctypes.c_uint, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint),
-                                     ctypes.c_void_p]
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 500, data.encode(),
-                                     _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT)
-        if rate != ESPEAK_RATE:
-            raise SynthesisError(f"eSpeak NG initialisation failed (returned {rate}, data {data})")
+            raise SynthesisError(f"cannot find eSpeak NG in espeakng-loader: {e}") from e
+        self._path = _private_copy(self.source)
         self.lock = threading.Lock()
         self.chunks: list[np.ndarray] = []
         self.events: list[tuple[int, int, int, bytes]] = []
         self._callback = _CALLBACK(self._collect)  # kept referenced: C holds the pointer
-        lib.espeak_SetSynthCallback(self._callback)
+        with self.lock:  # an unfit library fails here, not in the middle of a corpus
+            self._close(self._open())
 
     @classmethod
     def get(cls) -> "_Library":
@@ -170,6 +211,45 @@ class _Library:
             if cls._instance is None:
                 cls._instance = cls()
             return cls._instance
+
+    def _open(self) -> ctypes.CDLL:
+        """Load a fresh instance of the private library copy."""
+        try:
+            lib = ctypes.CDLL(self._path, mode=os.RTLD_LOCAL)
+        except OSError as e:
+            raise SynthesisError(f"cannot load eSpeak NG ({self.source} copied to {self._path}): {e}") from e
+        missing = [name for name in _REQUIRED_SYMBOLS if not hasattr(lib, name)]
+        if missing:
+            self._close(lib)
+            if "espeak_ng_SetRandSeed" in missing:
+                raise SynthesisError(
+                    f"eSpeak NG at {self.source} does not export espeak_ng_SetRandSeed, so voices with "
+                    "breath noise (en-us+f2, +f3, ...) cannot be synthesized reproducibly; install an "
+                    "espeakng-loader whose libespeak-ng has it (1.52 does)")
+            raise SynthesisError(f"{self.source} is not a usable eSpeak NG library: "
+                                 f"it lacks {', '.join(missing)}")
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                     ctypes.c_uint, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint),
+                                     ctypes.c_void_p]
+        # espeak_ng_STATUS espeak_ng_SetRandSeed(long seed) in eSpeak NG 1.52; it keeps 32 bits.
+        lib.espeak_ng_SetRandSeed.restype = ctypes.c_int
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        return lib
+
+    def _close(self, lib: ctypes.CDLL) -> None:
+        """Unload ``lib`` and check that it is gone (else its state would reach the next call)."""
+        _ctypes.dlclose(lib._handle)
+        try:
+            handle = _ctypes.dlopen(self._path, os.RTLD_NOW | os.RTLD_NOLOAD)
+        except OSError:
+            return  # not loaded any more: the next _open starts afresh
+        _ctypes.dlclose(handle)
+        raise SynthesisError(f"{self._path} stayed loaded after dlclose, so eSpeak NG state would carry "
+                             "over from one sentence to the next")
 
     def _collect(self, wav, num_samples, events) -> int:  # noqa: ANN001 - ctypes signature
         if num_samples > 0:
@@ -183,22 +263,49 @@ class _Library:
             i += 1
         return 0
 
-    def speak(self, text: str, voice: Voice) -> tuple[np.ndarray, list[tuple[int, int, int, bytes]]]:
-        """Synthesize ``text``; return int16 samples at 22,050 Hz and the word/phoneme events."""
+    def speak(self, text: str, voice: Voice,
+              seed: int = 0) -> tuple[np.ndarray, list[tuple[int, int, int, bytes]]]:
+        """Synthesize ``text``; return int16 samples at 22,050 Hz and the word/phoneme events.
+
+        ``seed`` seeds eSpeak's own noise generator (the breath noise of ``+f2``-like variants),
+        which ``espeak_Initialize`` would otherwise seed from the clock.
+        """
         with self.lock:
-            lib = self.lib
-            if lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
-                raise SynthesisError(f"eSpeak NG has no voice {voice.name!r}")
-            for param, value in ((_PARAM_RATE, voice.rate), (_PARAM_PITCH, voice.pitch),
-                                 (_PARAM_VOLUME, 100), (_PARAM_RANGE, 50)):
-                lib.espeak_SetParameter(param, int(value), 0)
-            self.chunks, self.events = [], []
-            data = text.encode("utf-8") + b"\0"
-            status = lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
-            if status != 0:
-                raise SynthesisError(f"eSpeak NG failed (status {status}) on {text[:60]!r}")
-            audio = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
-            return audio, self.events
+            lib = self._open()
+            try:
+                rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 500, self.data.encode(),
+                                             _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT)
+                if rate != ESPEAK_RATE:
+                    raise SynthesisError(f"eSpeak NG initialisation failed (returned {rate}, "
+                                         f"data {self.data})")
+                try:
+                    return self._speak(lib, text, voice, seed)
+                finally:
+                    lib.espeak_Terminate()
+            finally:
+                self._close(lib)
+
+    def _speak(self, lib: ctypes.CDLL, text: str, voice: Voice,
+               seed: int) -> tuple[np.ndarray, list[tuple[int, int, int, bytes]]]:
+        lib.espeak_SetSynthCallback(self._callback)
+        if lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
+            raise SynthesisError(f"eSpeak NG has no voice {voice.name!r}")
+        for param, value in ((_PARAM_RATE, voice.rate), (_PARAM_PITCH, voice.pitch),
+                             (_PARAM_VOLUME, 100), (_PARAM_RANGE, 50)):
+            lib.espeak_SetParameter(param, int(value), 0)
+        # Last before speaking: nothing in between may draw from eSpeak's generator. eSpeak keeps
+        # 32 bits of the seed; reducing it here keeps any Python int in a C long.
+        status = lib.espeak_ng_SetRandSeed(seed % 2**32)
+        if status != 0:
+            raise SynthesisError(f"espeak_ng_SetRandSeed failed (status {status})")
+        self.chunks, self.events = [], []
+        data = text.encode("utf-8") + b"\0"
+        status = lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        if status != 0:
+            raise SynthesisError(f"eSpeak NG failed (status {status}) on {text[:60]!r}")
+        audio = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
+        events, self.chunks, self.events = self.events, [], []
+        return audio, events
 
 
 class EspeakSynthesizer:
@@ -224,7 +331,8 @@ class EspeakSynthesizer:
             text: words separated by single spaces, already normalized (``normalize_text``);
                 each word gets exactly one ``WordTime``.
             voice: the speaker.
-            seed: seed of the added noise.
+            seed: seed of the added noise and of eSpeak's breath noise; the result depends only
+                on ``text``, ``voice``, ``seed`` and the synthesizer's options.
 
         Raises:
             SynthesisError: on an empty text, an unknown voice, or an eSpeak failure.
@@ -233,7 +341,7 @@ class EspeakSynthesizer:
         if not words:
             raise SynthesisError("nothing to say: empty sentence")
         spoken = " ".join(words)
-        raw, events = self._lib.speak(spoken, voice)
+        raw, events = self._lib.speak(spoken, voice, seed)
         if len(raw) == 0:
             raise SynthesisError(f"eSpeak NG produced no audio for {spoken[:60]!r}")
         samples = _word_samples(spoken, words, raw, events)

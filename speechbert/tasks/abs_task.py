@@ -32,6 +32,9 @@ Contract (what the trainer relies on):
   tensors (the keyword arguments of ``model.forward``), optionally with ``"ids": list[str]``
   (example ids; removed before ``forward`` and named in error messages, e.g. a NaN loss).
 
+* ``input_settings(args)`` may return the record of what the model reads (written as
+  ``inputs.yaml`` in the output directory, next to ``config.yaml``).
+
 * ``validate(model, args, device)`` may compute extra validation metrics (e.g. QA F1) with the
   bare model (no DDP wrapper, ``eval()`` mode, under ``torch.no_grad()``); it runs on rank 0
   only and must not use collective operations. The metrics are logged and usable as best
@@ -102,6 +105,15 @@ class AbsTask(ABC):
                  device: torch.device) -> dict[str, float]:
         """Extra validation metrics (name -> value), logged as ``valid.<name>``; default none."""
         return {}
+
+    @classmethod
+    def input_settings(cls, args: argparse.Namespace) -> dict[str, Any] | None:
+        """What the model reads and how it is prepared (``inputs.yaml``); ``None``: not recorded.
+
+        The trainer writes it next to ``config.yaml``; decoders rebuild the inputs from it
+        (:mod:`speechbert.tasks.input_pipeline`).
+        """
+        return None
 
     # ------------------------------------------------------------------ driver (not overridden)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -15,6 +15,9 @@ import yaml
 from speechbert.bin.cli import ArgumentParser, str2bool
 from speechbert.errors import ConfigError
 from speechbert.tasks.word_segments import SpokenCorpus
+
+if TYPE_CHECKING:
+    from speechbert.tasks.input_pipeline import InputPipeline
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +67,15 @@ def load_vocab(bert_dir: str | Path) -> PieceVocab:
     from speechbert.nets import resolve_bert_dir
 
     path = resolve_bert_dir(bert_dir) / "vocab.txt"
+    if not path.is_file():
+        raise ConfigError(f"{path}: the BERT directory has no vocab.txt")
+    return load_vocab_file(path)
+
+
+def load_vocab_file(path: str | Path) -> PieceVocab:
+    """The (cached) :class:`PieceVocab` of a ``vocab.txt``."""
     key = str(path)
     if key not in _VOCABS:
-        if not path.is_file():
-            raise ConfigError(f"{path}: the BERT directory has no vocab.txt")
         _VOCABS[key] = PieceVocab(path)
     return _VOCABS[key]
 
@@ -199,26 +207,40 @@ def read_bert(args: argparse.Namespace, type_vocab_size: int | None = None):
 
 # --------------------------------------------------------------------------------------- data
 
-_CORPORA: dict[tuple, SpokenCorpus] = {}
+_PIPELINES: dict[tuple, "InputPipeline"] = {}
 
 
-def load_corpus(args: argparse.Namespace, split: str, unaligned: str = "drop",
-                text_name: str = "text") -> SpokenCorpus | None:
-    """The (per-process cached) spoken corpus of ``--<split>_data/_dump/_ctm``; ``None`` if unset."""
+def pipeline_for_args(args: argparse.Namespace, modality: str = "audio", windows: bool = False) -> "InputPipeline":
+    """The (per-process cached) input pipeline of a training run's resolved options.
+
+    The same :class:`~speechbert.tasks.input_pipeline.InputPipeline` that decoders rebuild from
+    the run's ``inputs.yaml``: training and decoding cannot prepare inputs differently.
+    """
+    from speechbert.tasks.input_pipeline import InputPipeline, settings_from_args
+
+    names = ("bert_dir", "train_dump", "cmvn", "feat_dim", "frame_pooling", "max_word_frames", "max_seq_len",
+             "max_question_len", "window_units", "window_stride", "negative_windows")
+    key = (modality, windows, *(str(getattr(args, n, None)) for n in names))
+    if key not in _PIPELINES:
+        _PIPELINES[key] = InputPipeline(settings_from_args(args, modality, windows))
+    return _PIPELINES[key]
+
+
+def load_corpus(args: argparse.Namespace, split: str, train: bool = True, modality: str = "audio",
+                windows: bool = False) -> SpokenCorpus | None:
+    """The corpus of ``--<split>_data/_dump/_ctm`` through the run's input pipeline; ``None`` if unset.
+
+    ``train`` selects the training policy for unaligned utterances (their words are left out);
+    ``False`` the decoding one (every question answered), which validation metrics use.
+    """
     data = getattr(args, f"{split}_data", None)
     if not data:
         return None
     dump = getattr(args, f"{split}_dump", None)
-    if not dump:
+    if modality == "audio" and not dump:
         raise ConfigError(f"--{split}_data is set but --{split}_dump is not")
     ctm = getattr(args, f"{split}_ctm", None)
-    max_frames, pooling = (AWE_DEFAULTS[n] if getattr(args, n, None) is None else int(getattr(args, n))
-                           for n in ("max_word_frames", "frame_pooling"))
-    key = (str(data), str(dump), str(ctm), str(args.cmvn), unaligned, max_frames, pooling, text_name)
-    if key not in _CORPORA:
-        _CORPORA[key] = SpokenCorpus.load(data, dump, ctm, args.cmvn, unaligned=unaligned,
-                                          max_word_frames=max_frames, text_name=text_name, frame_pooling=pooling)
-    return _CORPORA[key]
+    return pipeline_for_args(args, modality, windows).corpus(data, dump, ctm, train=train)
 
 
 def pad_feats(mats: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

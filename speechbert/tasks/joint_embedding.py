@@ -35,8 +35,8 @@ from speechbert.bin.cli import ArgumentParser
 from speechbert.errors import ConfigError, DataError
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
-                                     add_corpus_arguments, build_audio_encoder, load_corpus, load_vocab,
-                                     pad_feats, pad_ids, read_bert)
+                                     add_corpus_arguments, build_audio_encoder, load_corpus, load_vocab, pad_feats,
+                                     pad_ids, pipeline_for_args, read_bert)
 from speechbert.tasks.word_segments import SpokenCorpus, read_passages
 
 logger = logging.getLogger(__name__)
@@ -221,6 +221,10 @@ class JointEmbeddingTask(AbsTask):
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[[list], dict]:
         return collate_words
+
+    @classmethod
+    def input_settings(cls, args: argparse.Namespace) -> dict:
+        return pipeline_for_args(args, "audio").settings.as_dict()
 
     @classmethod
     def validate(cls, model: nn.Module, args: argparse.Namespace, device: torch.device) -> dict[str, float]:

@@ -42,7 +42,8 @@ from speechbert.errors import ConfigError, DataError
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
                                      AWE_OPTIONS, add_corpus_arguments, build_audio_encoder, inherit_model_options,
-                                     load_corpus, load_vocab, pad_ids, read_bert)
+                                     load_corpus, load_vocab, pad_ids, pipeline_for_args,
+                                     read_bert)
 from speechbert.tasks.joint_embedding import feat_dim_of
 from speechbert.tasks.mixed_inputs import MixedEncoder, collate_mixed
 from speechbert.tasks.span_decoding import make_windows
@@ -338,6 +339,11 @@ class PretrainTask(AbsTask):
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[[list], dict]:
         return make_pretrain_collate(load_vocab(args.bert_dir).pad_id)
+
+    @classmethod
+    def input_settings(cls, args: argparse.Namespace) -> dict:
+        cls._resolve(args)
+        return pipeline_for_args(args, "audio").settings.as_dict()
 
     @classmethod
     def validate(cls, model: nn.Module, args: argparse.Namespace, device: torch.device) -> dict[str, float]:

@@ -17,11 +17,18 @@ out (``drop``).
 Decoding (validation and :func:`predict_spans`): in every window the best spans over passage
 words (score = start + end logit, at most ``--max_answer_len`` words; with WordPiece units a
 word's start logit is its first piece's, its end logit its last piece's), then the windows of
-a question are merged keeping each word span's best score. Validation metrics: word-level
-``valid.f1`` and ``valid.em`` of the best span against the reference word spans.
+a question are merged keeping each word span's best score.
 
-Library entry for the decoding stages: :func:`predict_from_exp` (a trained experiment + a data
-set → per-question n-best word spans with passage times).
+Validation decodes the validation set the way the decoders do (the decoding policy for
+unaligned utterances, every question answered) and scores it the way ``score_sqa`` does
+(:func:`validation_metrics`): ``valid.f1``/``valid.em`` are SQuAD text scores of the predicted
+words, ``valid.ff1``/``valid.aos`` time-span scores when the passages have times. Decoding the
+validation set with ``sqa_decode``/``cascade_decode`` and scoring it with ``score_sqa`` gives
+the same numbers (doc/inputs.md, "decode = validation").
+
+Inputs (corpus and window data set) come from the run's :class:`InputPipeline`
+(``speechbert.tasks.input_pipeline``), recorded in ``inputs.yaml``; library entry for the
+decoding stages: :func:`predict_from_exp`.
 """
 
 from __future__ import annotations
@@ -44,11 +51,12 @@ from speechbert.io.sqa_data import read_questions
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.common import (INHERITED_MODEL_OPTIONS, PieceVocab, add_audio_encoder_arguments,
                                      add_bert_arguments, add_corpus_arguments, build_audio_encoder,
-                                     inherit_model_options, load_corpus, load_vocab, read_bert)
+                                     inherit_model_options, load_corpus, load_vocab, pipeline_for_args,
+                                     read_bert)
 from speechbert.tasks.joint_embedding import feat_dim_of
 from speechbert.tasks.mixed_inputs import MixedEncoder, collate_mixed
 from speechbert.tasks.pretrain import register_init
-from speechbert.tasks.span_decoding import (ScoredSpan, best_spans, best_word_f1_em, make_windows, merge_spans,
+from speechbert.tasks.span_decoding import (ScoredSpan, best_spans, make_windows, merge_spans,
                                             units_to_word_logits)
 from speechbert.tasks.word_segments import SpokenCorpus
 
@@ -277,25 +285,6 @@ def predict_spans(model: SpanQAModel, dataset: SQADataset, *, n_best: int = 5, m
     return {dataset.questions[qi]["id"]: merge_spans(lists, n_best) for qi, lists in per_question.items()}
 
 
-def span_f1_em(dataset: SQADataset, predictions: dict[str, list[ScoredSpan]]) -> dict[str, float]:
-    """Word-level F1/EM (in %) of the best span against the reference word spans."""
-    f1s, ems = [], []
-    for q in dataset.questions:
-        refs = [s for s in (q.get("answer_word_spans") or []) if s is not None]
-        if not refs:
-            continue
-        best = predictions.get(q["id"])
-        if best:
-            f1, em = best_word_f1_em((best[0].first, best[0].last), refs)
-        else:
-            f1 = em = 0.0
-        f1s.append(f1)
-        ems.append(em)
-    if not f1s:
-        return {}
-    return {"f1": 100.0 * float(np.mean(f1s)), "em": 100.0 * float(np.mean(ems))}
-
-
 def prediction_records(dataset: SQADataset, predictions: dict[str, list[ScoredSpan]]) -> list[dict]:
     """``predictions.jsonl`` records (doc/design.md): word span, words, passage times, n-best."""
     out = []
@@ -332,38 +321,58 @@ def predict_from_exp(exp_dir: str | Path, data_dir: str | Path, *, dump_dir: str
                      model: tuple[SpanQAModel, argparse.Namespace] | None = None) -> list[dict]:
     """Decode a data set with a trained model: one ``predictions.jsonl`` record per question.
 
-    Audio models need ``dump_dir`` and the word ``ctm`` (utterances without alignment get evenly
-    split segments so that every question is answered); ``cmvn`` defaults to the training
-    run's. Text models read the passage words of ``data_dir/<text_name>`` (``text.asr`` for the
-    cascade); with a ``ctm`` of those words the records get passage times. ``model``: an
-    already loaded ``(model, args)`` from :func:`load_span_model`.
+    The inputs are built by the experiment's recorded :class:`InputPipeline`
+    (``exp_dir/inputs.yaml``). Audio models need ``dump_dir`` and the word ``ctm`` (utterances
+    without alignment get evenly split segments so that every question is answered); ``cmvn``
+    defaults to the training run's and must have its bytes. Text models read the passage words
+    of ``data_dir/<text_name>``; with a ``ctm`` of those words the records get passage times.
+    ``model``: an already loaded ``(model, args)`` from :func:`load_span_model`.
     """
+    from speechbert.tasks.input_pipeline import InputPipeline
+
     net, args = model if model is not None else load_span_model(exp_dir, model_file, device)
-    modality = args.input_modality
-    if modality == "audio" and (dump_dir is None or ctm is None):
+    pipeline = InputPipeline.from_exp(exp_dir)
+    if pipeline.settings.modality == "audio" and (dump_dir is None or ctm is None):
         raise ConfigError("an audio (end-to-end) model needs the data set's features (dump_dir) and word CTM")
-    # Audio: unaligned utterances are split evenly so every question gets an answer (and a
-    # guessed time); text: only aligned words get times.
-    corpus = SpokenCorpus.load(data_dir, dump_dir if modality == "audio" else None, ctm,
-                               cmvn if cmvn is not None else args.cmvn,
-                               unaligned="uniform" if modality == "audio" else "drop",
-                               max_word_frames=int(args.max_word_frames), text_name=text_name,
-                               frame_pooling=int(args.frame_pooling))
+    corpus = pipeline.corpus(data_dir, dump_dir, ctm, train=False, text_name=text_name, cmvn=cmvn)
     questions = read_questions(Path(data_dir) / "questions.jsonl")
-    dataset = build_sqa_dataset(args, corpus, questions, train=False)
+    dataset = pipeline.sqa_dataset(corpus, questions, train=False)
     spans = predict_spans(net, dataset, n_best=n_best,
                           max_answer_len=max_answer_len or int(args.max_answer_len),
                           batch_size=batch_size, device=device)
     return prediction_records(dataset, spans)
 
 
-def build_sqa_dataset(args: argparse.Namespace, corpus: SpokenCorpus, questions: Sequence[dict],
-                      train: bool) -> SQADataset:
-    """An :class:`SQADataset` with the window options of ``args``."""
-    return SQADataset(corpus, questions, load_vocab(args.bert_dir), modality=args.input_modality,
-                      max_seq_len=args.max_seq_len, max_question_len=args.max_question_len,
-                      window_units=args.window_units, window_stride=args.window_stride, train=train,
-                      negative_windows=args.negative_windows)
+def answered_records(records: Sequence[dict]) -> list[dict]:
+    """The records that hold a span: what decoders write to ``predictions.jsonl``."""
+    return [r for r in records if r["word_span"] is not None]
+
+
+def validation_metrics(data_dir: str | Path, records: Sequence[dict]) -> dict[str, float]:
+    """Score decoded records exactly as ``score_sqa`` scores a ``predictions.jsonl`` of them.
+
+    Returns ``f1`` and ``em`` (SQuAD text scores of the predicted words, x100) and, when the
+    records carry times, ``ff1`` and ``aos``: the numbers ``score_sqa`` reports as ``overall``
+    for the same predictions, so decoding the validation set reproduces the trainer's metrics.
+    """
+    import json
+
+    from speechbert.io.sqa_data import load_sqa_set
+    from speechbert.metrics.sqa_scoring import parse_prediction, score_sqa
+
+    sqa = load_sqa_set(data_dir)
+    path = Path(data_dir) / "(validation predictions)"
+    preds = {}
+    for n, rec in enumerate(answered_records(records), start=1):
+        # The JSON round trip makes the numbers those of a written predictions.jsonl.
+        p = parse_prediction(json.loads(json.dumps(rec)), path, n)
+        preds[p.id] = p
+    result, _ = score_sqa(sqa, preds, bootstrap_samples=0)  # the means are what validation needs
+    overall = result["overall"]
+    out = {k: float(overall[k]) for k in ("f1", "em") if overall.get(k) is not None}
+    if any(p.start is not None for p in preds.values()):
+        out.update({k: float(overall[k]) for k in ("ff1", "aos") if overall.get(k) is not None})
+    return out
 
 
 # ------------------------------------------------------------------------------------- task
@@ -432,23 +441,22 @@ class SQATask(AbsTask):
         return model
 
     @classmethod
-    def _corpus(cls, args: argparse.Namespace, split: str) -> SpokenCorpus | None:
-        if args.input_modality == "text":
-            # Text QA reads the reference passage words; no features needed.
-            data = getattr(args, f"{split}_data", None)
-            if not data:
-                return None
-            return SpokenCorpus.load(data, None, getattr(args, f"{split}_ctm", None), None)
-        return load_corpus(args, split)
+    def input_settings(cls, args: argparse.Namespace) -> dict:
+        cls._resolve(args)
+        return pipeline_for_args(args, args.input_modality, windows=True).settings.as_dict()
+
+    @classmethod
+    def _corpus(cls, args: argparse.Namespace, split: str, train: bool) -> SpokenCorpus | None:
+        return load_corpus(args, split, train=train, modality=args.input_modality, windows=True)
 
     @classmethod
     def build_dataset(cls, args: argparse.Namespace, split: str) -> Dataset | None:
         cls._resolve(args)
-        corpus = cls._corpus(args, split)
+        corpus = cls._corpus(args, split, train=True)
         if corpus is None:
             return None
         questions = read_questions(Path(getattr(args, f"{split}_data")) / "questions.jsonl")
-        ds = build_sqa_dataset(args, corpus, questions, train=True)
+        ds = pipeline_for_args(args, args.input_modality, windows=True).sqa_dataset(corpus, questions, train=True)
         if not len(ds):
             raise DataError(f"no {split} question has an answer word span (answer_word_spans from stage 4)",
                             Path(getattr(args, f"{split}_data")) / "questions.jsonl")
@@ -460,19 +468,20 @@ class SQATask(AbsTask):
 
     @classmethod
     def validate(cls, model: nn.Module, args: argparse.Namespace, device: torch.device) -> dict[str, float]:
+        """Decode the validation set as the decoders do and score it as ``score_sqa`` does."""
         if not args.valid_data:
             return {}
-        key = (args.valid_data, args.valid_dump, args.valid_ctm, args.cmvn, args.bert_dir, args.input_modality,
-               args.max_seq_len, args.window_units, args.window_stride, args.max_question_len,
-               args.frame_pooling, args.max_word_frames)
+        cls._resolve(args)
+        pipeline = pipeline_for_args(args, args.input_modality, windows=True)
+        key = (id(pipeline), args.valid_data, args.valid_dump, args.valid_ctm)
         if key not in cls._eval_sets:
-            corpus = cls._corpus(args, "valid")
+            corpus = cls._corpus(args, "valid", train=False)
             questions = read_questions(Path(args.valid_data) / "questions.jsonl")
-            cls._eval_sets[key] = build_sqa_dataset(args, corpus, questions, train=False)
+            cls._eval_sets[key] = pipeline.sqa_dataset(corpus, questions, train=False)
         ds = cls._eval_sets[key]
         preds = predict_spans(model, ds, n_best=1, max_answer_len=args.max_answer_len,
                               batch_size=args.eval_batch_size, device=device)
-        return span_f1_em(ds, preds)
+        return validation_metrics(args.valid_data, prediction_records(ds, preds))
 
 
 FinetuneTask = SQATask

@@ -26,6 +26,7 @@ The function is idempotent: ``normalize_text(normalize_text(x)) == normalize_tex
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -233,19 +234,61 @@ def normalize_text(text: str) -> str:
 class RelocatedSpan:
     """An answer span moved from raw text into its normalized form."""
 
-    text: str          #: the normalized answer
+    text: str          #: the normalized answer, exactly as it stands in the normalized passage
     char_start: int    #: offset of ``text`` in the normalized passage
     exact: bool        #: True if found where the normalized prefix said; False if by search
+    widened: bool = False  #: True if the answer was widened to whole words (it cut a word)
+
+
+# A raw word as normalization keeps it together: letters and digits, joined by an apostrophe
+# before a letter ("Manning's", "don't"), by "." or "," between digits ("10,000", "3.5") and by
+# "." between letters ("U.S"). Hyphens, dashes and other marks separate words, as in
+# normalize_text ("12–4" is two words, "mid-1990s" too).
+_RAW_WORD = re.compile(r"[^\W_]+(?:(?:['’](?=[^\W\d_])|(?<=\d)[.,](?=\d)|(?<=[^\W\d_])\.(?=[^\W\d_]))[^\W_]+)*")
+# A clitic glued to a normalized word: the possessive "'s" (or "'" + letters, "'d", "'ll").
+_CLITIC = re.compile(r"'[a-z]+(?= |$)")
+
+
+@functools.lru_cache(maxsize=16)
+def _raw_words(raw_text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(m.span() for m in _RAW_WORD.finditer(raw_text))
+
+
+def _whole_words(raw_text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen ``[start, end)`` so that it does not cut a raw word (see ``_RAW_WORD``)."""
+    for ws, we in _raw_words(raw_text):
+        if ws < start < we:
+            start = ws
+        if ws < end < we:
+            end = we
+            break
+        if ws >= end:
+            break
+    return start, end
+
+
+def _expected_offset(raw_text: str, char_start: int) -> int:
+    prefix = normalize_text(raw_text[:char_start])
+    return len(prefix) + (1 if prefix else 0)
 
 
 def relocate_span(raw_text: str, char_start: int, answer: str,
                   normalized_text: str | None = None) -> RelocatedSpan | None:
     """Move the answer ``raw_text[char_start:char_start+len(answer)]`` into normalized text.
 
-    The expected offset is ``len(normalize_text(raw_text[:char_start]))`` (+1 for the separating
-    space). When the answer does not sit there (the answer started inside a word or a number, or
-    ``normalized_text`` was built differently, e.g. sentence by sentence), the occurrence of the
-    normalized answer at word boundaries nearest to the expected offset is taken instead.
+    The relocated answer is always a run of whole words of the normalized passage:
+
+    1. **Whole words.** When the answer (at ``char_start``) starts or ends inside a raw word, it is
+       widened to that whole word first: "Peyton Manning" in "Peyton Manning's shotgun" becomes
+       "peyton manning's", "1990" in "the 1990s" becomes "nineteen nineties", "12" in "12th"
+       "twelfth", "ton" in "Washington" "washington". A hyphen or dash separates words, so "12"
+       in "12–4" stays "twelve" and "12–4" is "twelve four" (``widened`` tells).
+    2. **Expected offset.** The widened answer, else the answer as given, is taken where the
+       normalized prefix says: ``len(normalize_text(raw_text[:start]))`` (+1 for the space).
+    3. **Search.** Otherwise (a wrong SQuAD offset, or ``normalized_text`` built differently, e.g.
+       sentence by sentence) the occurrence nearest to the expected offset is used, either at word
+       boundaries or followed by a clitic glued to its last word ("manning" + "'s"), which is then
+       part of the span.
 
     Args:
         raw_text: the original passage.
@@ -262,18 +305,36 @@ def relocate_span(raw_text: str, char_start: int, answer: str,
     if not norm_answer:
         return None
     char_start = max(0, min(char_start, len(raw_text)))
-    prefix = normalize_text(raw_text[:char_start])
-    expected = len(prefix) + (1 if prefix else 0)
-    if _is_word_span(norm_passage, expected, norm_answer):
-        return RelocatedSpan(norm_answer, expected, True)
-    best: int | None = None
-    pos = norm_passage.find(norm_answer)
-    while pos >= 0:
-        if _is_word_span(norm_passage, pos, norm_answer) and (
-                best is None or abs(pos - expected) < abs(best - expected)):
-            best = pos
-        pos = norm_passage.find(norm_answer, pos + 1)
-    return None if best is None else RelocatedSpan(norm_answer, best, False)
+    end = min(char_start + len(answer), len(raw_text))
+    # (normalized answer, expected offset, widened), most trusted first
+    variants: list[tuple[str, int, bool]] = []
+    if normalize_text(raw_text[char_start:end]) == norm_answer:  # the offset does point at the answer
+        start, wide_end = _whole_words(raw_text, char_start, end)
+        if (start, wide_end) != (char_start, end):
+            wide = normalize_text(raw_text[start:wide_end])
+            if wide and wide != norm_answer:
+                variants.append((wide, _expected_offset(raw_text, start), True))
+    variants.append((norm_answer, _expected_offset(raw_text, char_start), False))
+    for text, expected, widened in variants:
+        if _is_word_span(norm_passage, expected, text):
+            return RelocatedSpan(text, expected, True, widened)
+    best: tuple[tuple[int, int, bool], RelocatedSpan] | None = None
+    for rank, (text, expected, widened) in enumerate(variants):
+        pos = norm_passage.find(text)
+        while pos >= 0:
+            found = None
+            if _is_word_span(norm_passage, pos, text):
+                found = text
+            elif pos == 0 or norm_passage[pos - 1] == " ":
+                clitic = _CLITIC.match(norm_passage, pos + len(text))
+                if clitic:
+                    found = text + clitic.group(0)
+            if found is not None:
+                key = (abs(pos - expected), rank, found != text)
+                if best is None or key < best[0]:
+                    best = key, RelocatedSpan(found, pos, False, widened or found != text)
+            pos = norm_passage.find(text, pos + 1)
+    return None if best is None else best[1]
 
 
 def _is_word_span(passage: str, start: int, answer: str) -> bool:

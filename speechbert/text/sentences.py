@@ -3,11 +3,17 @@
 A passage is spoken one sentence per audio file, so the synthesizer and the importer must split
 it the same way. Both call ``split_sentences``.
 
-``rules`` (the default) ends a sentence at ``.``, ``!`` or ``?`` (plus any closing quotes or
+``rules`` (the function's default) ends a sentence at ``.``, ``!`` or ``?`` (plus any closing quotes or
 brackets) followed by whitespace and then an upper-case letter, a digit or an opening quote or
 bracket — except after a known abbreviation (``Mr.``, ``Dr.``, ``St.``, ``e.g.``, ...), a single
 capital initial (``J. K. Rowling``) or a dotted acronym (``U.S. Army``). ``period_space`` is the
-naive split at every ``". "`` that some corpora used.
+plain split at every ``". "``: the Spoken SQuAD release numbered its wavs that way (its ASR
+contexts hold one ``.`` per wav, and the piece counts match this split, not ``rules``: "James
+J. Hill" is two wavs there), so it is ``RELEASE_SPLIT_METHOD``, the synthesizer's and the
+importer's default.
+
+``dot_pieces`` and ``join_dot_pieces`` read and write the release's ASR context convention: the
+text of wav ``k`` is the ``k``-th ``.``-separated piece.
 
 Every returned sentence normalizes to at least one word: a piece that would be silent (``"..."``)
 is merged into its neighbour.
@@ -19,9 +25,12 @@ import re
 
 from speechbert.text.normalize import normalize_text
 
-__all__ = ["split_sentences", "sentence_spans", "SPLIT_METHODS"]
+__all__ = ["split_sentences", "sentence_spans", "SPLIT_METHODS", "RELEASE_SPLIT_METHOD", "dot_pieces",
+           "join_dot_pieces"]
 
 SPLIT_METHODS = ("rules", "period_space")
+#: How the Spoken SQuAD release split its paragraphs into wavs.
+RELEASE_SPLIT_METHOD = "period_space"
 
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "ft", "gen", "col", "capt", "lt",
@@ -99,3 +108,28 @@ def sentence_spans(text: str, method: str = "rules") -> list[tuple[int, int]]:
 def split_sentences(text: str, method: str = "rules") -> list[str]:
     """The sentences of ``text`` as raw (unnormalized) strings; see the module docstring."""
     return [text[s:e] for s, e in sentence_spans(text, method)]
+
+
+def dot_pieces(context: str) -> list[str]:
+    """The ``.``-separated pieces of a Spoken SQuAD (ASR) context, one per wav, stripped.
+
+    The release ends the text of every wav with a ``.``, so a final empty piece after the last
+    ``.`` is not a piece; an empty piece inside (``"a. . b."``: a wav with no recognized word) is.
+    An empty context has no pieces.
+    """
+    pieces = context.split(".")
+    if not pieces[-1].strip():
+        pieces.pop()
+    return [p.strip() for p in pieces]
+
+
+def join_dot_pieces(pieces: list[str]) -> str:
+    """The release convention: ``"piece one. piece two."`` (``dot_pieces`` inverts it).
+
+    Raises:
+        ValueError: if a piece holds a ``.`` itself (it would read back as two pieces).
+    """
+    for k, p in enumerate(pieces):
+        if "." in p:
+            raise ValueError(f"piece {k} contains a '.': {p[:60]!r}")
+    return " ".join(f"{p}." for p in pieces)

@@ -2,8 +2,9 @@
 
 ``align_words`` is the edit-distance alignment of ``speechbert.metrics.wer`` (one implementation
 in the toolkit), re-exported here for text-side callers. ``distribute_words`` uses it to cut a
-paragraph-level transcript (Spoken SQuAD's ASR ``context``) into the sentence utterances of the
-reference passage.
+paragraph-level transcript into the sentence utterances of the reference passage: the Spoken SQuAD
+importer's fallback when an ASR ``context`` does not have one ``.``-piece per wav (the release's
+convention, which it uses first).
 """
 
 from __future__ import annotations

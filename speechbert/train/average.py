@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import torch
 
 from speechbert.errors import ConfigError, DataError
-from speechbert.io.atomic import atomic_path
+from speechbert.io.atomic import atomic_open, atomic_path
 
 SNAPSHOT_RE = re.compile(r"^snapshot\.ep\.(\d+)$")
 METRICS_FILE = "metrics.jsonl"
@@ -136,11 +136,46 @@ def average_checkpoints(snapshots: Sequence[str | Path], out: str | Path, num: i
     """
     chosen = select_snapshots(snapshots, num=num, metric=metric, mode=mode, metrics_path=metrics_path)
     averaged = average_state_dicts(chosen)
-    with atomic_path(out) as tmp:
-        torch.save(averaged, tmp)
+    # Through a file object: torch.save to a path names the zip records after the (random)
+    # temporary file name, so equal weights would not give equal bytes.
+    with atomic_open(out, "wb") as f:
+        torch.save(averaged, f)
     logging.info("averaged %d snapshots (%s) into %s", len(chosen),
                  ", ".join(p.name for p in chosen), out)
     return chosen
+
+
+#: the files that make a model file decodable: the resolved options and the input record
+EXPERIMENT_RECORDS = ("config.yaml", "inputs.yaml")
+
+
+def copy_experiment_records(src_dir: str | Path, dst_dir: str | Path, dry_run: bool = False) -> list[str]:
+    """Copy ``config.yaml`` and ``inputs.yaml`` of an experiment into another directory.
+
+    An averaged model written outside its run's directory stays decodable: the decoders rebuild
+    the model and its inputs from these records. Files already there with other contents are
+    an error (they describe another model). Returns the names copied (with ``dry_run``: the
+    names that would be; nothing is written, conflicts are raised all the same).
+    """
+    import shutil
+
+    src_dir, dst_dir = Path(src_dir), Path(dst_dir)
+    if src_dir.resolve() == dst_dir.resolve():
+        return []
+    copied = []
+    for name in EXPERIMENT_RECORDS:
+        src, dst = src_dir / name, dst_dir / name
+        if not src.is_file():
+            continue
+        if dst.is_file():
+            if dst.read_bytes() != src.read_bytes():
+                raise ConfigError(f"{dst} exists and differs from {src}: it describes another model")
+            continue
+        if not dry_run:
+            with atomic_path(dst) as tmp:
+                shutil.copyfile(src, tmp)
+        copied.append(name)
+    return copied
 
 
 def epoch_metrics_for(history: list[dict[str, Any]]) -> dict[int, dict[str, float]]:

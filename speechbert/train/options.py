@@ -34,6 +34,10 @@ def add_trainer_arguments(parser: ArgumentParser) -> None:
     a("--ngpu", type=int, default=0,
       help="0: CPU; 1: one GPU per process (use torchrun --nproc_per_node N for N GPUs)")
     a("--num_workers", type=int, default=1, help="data loader worker processes (0: load in the main process)")
+    a("--num_threads", type=int, default=1,
+      help="torch intra-op CPU threads per training process (torch.set_num_threads). A fixed number, "
+           "never the machine's core count or OMP_NUM_THREADS: float reductions, hence the trained "
+           "weights, depend bitwise on it (doc/reproducibility.md)")
     a("--bf16", type=str2bool, default=False, help="bfloat16 autocast (CUDA only; ignored with a warning on CPU)")
     a("--deterministic", type=str2bool, default=False,
       help="deterministic algorithms (cuDNN/cuBLAS); CPU runs are reproducible without it")
@@ -100,7 +104,7 @@ def check_trainer_arguments(args: argparse.Namespace) -> None:
                  "keep_nbest", "nbest_average", "save_interval_steps"):
         if getattr(args, name) < 0:
             raise ConfigError(f"--{name} must be >= 0, got {getattr(args, name)}")
-    for name in ("max_epoch", "accum_grad", "log_interval"):
+    for name in ("max_epoch", "accum_grad", "log_interval", "num_threads"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.max_steps is not None and args.max_steps < 1:

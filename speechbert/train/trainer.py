@@ -23,8 +23,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from speechbert.bin.cli import local_rank_prefix, seed_everything, setup_logging
 from speechbert.errors import ConfigError
-from speechbert.io.atomic import atomic_open, atomic_path
-from speechbert.train.average import SNAPSHOT_RE, METRICS_FILE, average_checkpoints, snapshot_epoch
+from speechbert.io.atomic import atomic_open
+from speechbert.train.average import (SNAPSHOT_RE, METRICS_FILE, average_checkpoints, load_state_dict,
+                                      snapshot_epoch)
 from speechbert.train.batch_sampler import BucketBatchSampler
 from speechbert.train.checkpoint import get_rng_state, load_resume_checkpoint, save_checkpoint, set_rng_state
 from speechbert.train.distributed import (DistContext, all_gather_objects, all_reduce_sum, barrier,
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
 
 CHECKPOINT = "checkpoint.pt"
 AVERAGE = "model.avg.pt"
+#: validation metrics of model.avg.pt (same keys as the records of metrics.jsonl)
+AVERAGE_METRICS = "model.avg.metrics.json"
+#: the input record a task returns from ``input_settings`` (speechbert.tasks.input_pipeline)
+INPUTS = "inputs.yaml"
 #: test hook: the process dies (exit 137, like SIGKILL) right after this many updates
 EXIT_AFTER_STEP_ENV = "SPEECHBERT_TRAIN_EXIT_AFTER_STEP"
 
@@ -47,6 +52,10 @@ def train(task_cls: type["AbsTask"], args: argparse.Namespace) -> None:
     """Train ``task_cls`` with ``args``; resumes from ``<output_dir>/checkpoint.pt`` when present."""
     check_trainer_arguments(args)
     args.output_dir = str(resolve_output_dir(args))
+    # Intra-op threads from the option, not from the machine or OMP_NUM_THREADS: a CPU run's bits
+    # depend on them (doc/reproducibility.md). Left set on return, so that what the tool does
+    # after training (the aligner's calibration) runs with the same count.
+    torch.set_num_threads(args.num_threads)
     if args.deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -267,6 +276,12 @@ class Trainer:
                     logging.warning("options changed since the last run in %s: %s", self.out, "; ".join(changed))
         with atomic_open(path) as f:
             yaml.safe_dump(values, f, sort_keys=True, default_flow_style=False, allow_unicode=True)
+        inputs = self.task.input_settings(self.args)
+        if inputs is not None:
+            with atomic_open(self.out / INPUTS) as f:
+                f.write("# What this experiment's model reads; every decoder builds its inputs from this record\n"
+                        "# (speechbert.tasks.input_pipeline, doc/inputs.md).\n")
+                yaml.safe_dump(inputs, f, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
     def _remove_stale_outputs(self) -> None:
         """A fresh start must not rank or average model files left by an earlier run."""
@@ -325,6 +340,7 @@ class Trainer:
             self.reporter.close()
         if self.ctx.is_main:
             self._average()
+            self._validate_average()
         barrier(self.ctx)
 
     def _loader(self, dataset: Dataset, sampler: BucketBatchSampler, collate: Callable, seed: int) -> DataLoader:
@@ -448,32 +464,7 @@ class Trainer:
             return
         metrics: dict[str, float] = {f"train.{k}": v for k, v in self.since_valid.means().items()}
         self.since_valid.reset()
-        if self.valid_set is not None and self.valid_sampler is not None:
-            self.model.eval()
-            self.valid_sampler.set_epoch(1, 0)
-            sums: torch.Tensor | None = None
-            names: list[str] = []
-            for batch in self._loader(self.valid_set, self.valid_sampler, self.valid_collate, seed=self.args.seed):
-                if isinstance(batch, dict):
-                    batch.pop("ids", None)
-                batch = _to_device(batch, self.ctx.device)
-                with self._autocast():
-                    loss, stats, weight = _split_output(self.model(**batch))
-                names = names or sorted(stats)
-                w = torch.as_tensor(weight, dtype=torch.float64, device=self.ctx.device).reshape(())
-                row = torch.stack([w, w * loss.double()] + [
-                    w * torch.as_tensor(stats[n], dtype=torch.float64, device=self.ctx.device).reshape(())
-                    for n in names])
-                sums = row if sums is None else sums + row
-            assert sums is not None
-            total = all_reduce_sum(sums, self.ctx).tolist()
-            if total[0] > 0:
-                metrics["valid.loss"] = total[1] / total[0]
-                metrics.update({f"valid.{n}": total[i + 2] / total[0] for i, n in enumerate(names)})
-            if self.ctx.is_main:
-                extra = self.task.validate(self.model, self.args, self.ctx.device)
-                metrics.update({f"valid.{k}": float(v) for k, v in extra.items()})
-            self.model.train()
+        metrics.update(self._evaluate())
         self.last_valid_step = self.step
         record = {"epoch": epoch, "step": self.step, "end_of_epoch": end_of_epoch, **metrics}
         self.history.append(record)
@@ -482,6 +473,39 @@ class Trainer:
             self._write_metrics()
             self._update_best(record)
         barrier(self.ctx)
+
+    @torch.no_grad()
+    def _evaluate(self) -> dict[str, float]:
+        """``valid.*`` metrics of the current model: weighted loss/stats, then the task's own."""
+        metrics: dict[str, float] = {}
+        if self.valid_set is None or self.valid_sampler is None:
+            return metrics
+        self.model.eval()
+        self.valid_sampler.set_epoch(1, 0)
+        sums: torch.Tensor | None = None
+        names: list[str] = []
+        for batch in self._loader(self.valid_set, self.valid_sampler, self.valid_collate, seed=self.args.seed):
+            if isinstance(batch, dict):
+                batch.pop("ids", None)
+            batch = _to_device(batch, self.ctx.device)
+            with self._autocast():
+                loss, stats, weight = _split_output(self.model(**batch))
+            names = names or sorted(stats)
+            w = torch.as_tensor(weight, dtype=torch.float64, device=self.ctx.device).reshape(())
+            row = torch.stack([w, w * loss.double()] + [
+                w * torch.as_tensor(stats[n], dtype=torch.float64, device=self.ctx.device).reshape(())
+                for n in names])
+            sums = row if sums is None else sums + row
+        assert sums is not None
+        total = all_reduce_sum(sums, self.ctx).tolist()
+        if total[0] > 0:
+            metrics["valid.loss"] = total[1] / total[0]
+            metrics.update({f"valid.{n}": total[i + 2] / total[0] for i, n in enumerate(names)})
+        if self.ctx.is_main:
+            extra = self.task.validate(self.model, self.args, self.ctx.device)
+            metrics.update({f"valid.{k}": float(v) for k, v in extra.items()})
+        self.model.train()
+        return metrics
 
     def _write_metrics(self) -> None:
         with atomic_open(self.out / METRICS_FILE) as f:
@@ -502,8 +526,10 @@ class Trainer:
             old = self.best.get(metric)
             if old is None or (value < old["value"] if mode == "min" else value > old["value"]):
                 self.best[metric] = {"value": value, "epoch": record["epoch"], "step": record["step"]}
-                with atomic_path(self.out / f"{metric}.best") as tmp:
-                    torch.save(self.model.state_dict(), tmp)
+                # Saved through a file object, not a path: torch names the zip records after the
+                # file, and the temporary name is random (equal weights -> equal bytes).
+                with atomic_open(self.out / f"{metric}.best", "wb") as f:
+                    torch.save(self.model.state_dict(), f)
                 logging.info("new best %s %.6g (epoch %d, step %d) -> %s", metric, value, record["epoch"],
                              record["step"], self.out / f"{metric}.best")
 
@@ -511,8 +537,8 @@ class Trainer:
         return sorted((p for p in self.out.iterdir() if SNAPSHOT_RE.match(p.name)), key=snapshot_epoch)
 
     def _save_snapshot(self, epoch: int) -> None:
-        with atomic_path(self.out / f"snapshot.ep.{epoch}") as tmp:
-            torch.save(self.model.state_dict(), tmp)
+        with atomic_open(self.out / f"snapshot.ep.{epoch}", "wb") as f:  # a file object: see _update_best
+            torch.save(self.model.state_dict(), f)
         keep_n = self.args.keep_nbest
         if keep_n <= 0:
             return
@@ -558,6 +584,32 @@ class Trainer:
             logging.info("saved %s (epoch %d, batch %d, %d updates)", self.out / CHECKPOINT, self.epoch,
                          self.batch_pos, self.step)
         barrier(self.ctx)
+
+    def _validate_average(self) -> None:
+        """Validate ``model.avg.pt`` and write its metrics to ``model.avg.metrics.json``.
+
+        The decoders read the averaged model, so these are the numbers that decoding the
+        validation set must reproduce. Runs on the main process only (after training), with the
+        bare model; the trained weights are put back afterwards.
+        """
+        path = self.out / AVERAGE
+        if not path.is_file():
+            return
+        if self.ctx.distributed:
+            logging.info("%s: validated by the single-process decoders, not here (DDP run)", path)
+            return
+        trained = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        state = load_state_dict(path)
+        check_state_dict(self.model, state, path)
+        self.model.load_state_dict(state)
+        try:
+            metrics = self._evaluate()
+        finally:
+            self.model.load_state_dict(trained)
+        record = {"model": AVERAGE, "epoch": self.epoch - 1, "step": self.step, **metrics}
+        with atomic_open(self.out / AVERAGE_METRICS) as f:
+            f.write(json.dumps(record, sort_keys=True, indent=1) + "\n")
+        logging.info("validation of %s: %s", path, ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
 
     def _average(self) -> None:
         n = self.args.nbest_average

@@ -4,7 +4,9 @@
 Usage: check_results.py RESULTS.md EXP_DIR
 Reads every exp/**/decode_*/result.json, requires the systems the recipe promises, checks each
 metric value, and checks that every training stage's validation metric improved on its first value
-(exp/<name>/metrics.jsonl); prints the table and "N passed, M failed" so CI logs show a summary line.
+(exp/<name>/metrics.jsonl), that decoding the validation set reproduces the averaged models'
+validation metrics (decode = validation, doc/inputs.md), and that the ensemble weight was chosen on
+the validation set; prints the table and "N passed, M failed" so CI logs show a summary line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,14 @@ REQUIRED_SYSTEMS = ("end-to-end", "cascade", "ensemble", "text-oracle", "baselin
                     "baseline-random-span")
 REQUIRED_METRICS = ("ff1", "aos")
 E2E_MARGIN = 10.0
+TEST_SET = "test"
+VALID_SET = "dev"
+# decode = validation: (experiment, decode dir of the validation set, metrics that must agree)
+PARITY = (
+    ("finetune", f"decode_{VALID_SET}", ("f1", "em", "ff1", "aos")),
+    ("finetune_text", f"decode_{VALID_SET}_reference_text", ("f1", "em")),
+)
+PARITY_TOLERANCE = 0.01
 # Each training stage's validation metric must improve on its first validation by this much
 # (experiment, metric, "max" or "min", margin: absolute for max, a ratio for min).
 STAGE_IMPROVEMENTS = (
@@ -54,6 +64,43 @@ def check_stage_improvements(exp_dir: Path) -> tuple[int, int]:
     return passed, failed
 
 
+def check_decode_equals_validation(exp_dir: Path) -> tuple[int, int]:
+    """Scores of the decoded validation set vs the averaged model's validation metrics."""
+    passed = failed = 0
+    for name, decode, metrics in PARITY:
+        valid_path = exp_dir / name / "model.avg.metrics.json"
+        result_path = exp_dir / name / decode / "result.json"
+        if not valid_path.is_file() or not result_path.is_file():
+            print(f"FAIL: decode = validation: {valid_path} or {result_path} is missing")
+            failed += 1
+            continue
+        valid = json.loads(valid_path.read_text(encoding="utf-8"))
+        overall = json.loads(result_path.read_text(encoding="utf-8"))["overall"]
+        for m in metrics:
+            a, b = overall.get(m), valid.get(f"valid.{m}")
+            ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a - b) <= PARITY_TOLERANCE
+            print(f"{'ok' if ok else 'FAIL'}: decode = validation, {name} {m}: decoded {a} vs validation {b} "
+                  f"(tolerance {PARITY_TOLERANCE})")
+            passed += ok
+            failed += not ok
+    return passed, failed
+
+
+def check_ensemble_weight(exp_dir: Path) -> tuple[int, int]:
+    """The ensemble's weight was chosen on the validation set and recorded."""
+    path = exp_dir / "ensemble" / f"decode_{TEST_SET}" / "ensemble_weight.json"
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        print(f"FAIL: {path}: {e}")
+        return 0, 1
+    ok = isinstance(rec.get("weight"), (int, float)) and VALID_SET in str(rec.get("chosen_on")) \
+        and len(rec.get("grid") or []) == 21
+    print(f"{'ok' if ok else 'FAIL'}: ensemble weight {rec.get('weight')} chosen on {rec.get('chosen_on')} "
+          f"over {len(rec.get('grid') or [])} grid points")
+    return int(ok), int(not ok)
+
+
 def _numbers(obj, prefix=""):
     """Yield (dotted key, value) for every number nested in a result.json."""
     if isinstance(obj, dict):
@@ -73,10 +120,11 @@ def main(results_md: str, exp_dir: str) -> int:
         print(f"FAIL: {results_md} is missing or empty")
         failed += 1
     results = sorted(Path(exp_dir).glob("**/decode_*/result.json"))
-    systems = {}
+    systems = {}  # the test set's systems
     for path in results:
         data = json.loads(path.read_text(encoding="utf-8"))
-        systems[data.get("system_name", str(path))] = (path, data)
+        if path.parent.name == f"decode_{TEST_SET}" or path.parent.name.startswith(f"decode_{TEST_SET}_"):
+            systems[data.get("system_name", str(path))] = (path, data)
     for name in REQUIRED_SYSTEMS:
         match = [s for s in systems if s == name or s.startswith(name + "-")]
         if match:
@@ -108,9 +156,10 @@ def main(results_md: str, exp_dir: str) -> int:
     else:
         print(f"FAIL: end-to-end FF1 {e2e} does not beat the baselines {base} by {E2E_MARGIN} points")
         failed += 1
-    p, f = check_stage_improvements(Path(exp_dir))
-    passed += p
-    failed += f
+    for check in (check_stage_improvements, check_decode_equals_validation, check_ensemble_weight):
+        p, f = check(Path(exp_dir))
+        passed += p
+        failed += f
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

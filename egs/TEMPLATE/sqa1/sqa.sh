@@ -6,6 +6,7 @@
 #   ./run.sh --stage 3 --stop_stage 5         a range of stages
 #   ./run.sh --skip_stages "9 10"             everything but the cascade and the ensemble
 #   ./run.sh --ngpu 2 --stage 7               fine-tune on two GPUs (DDP, one process per GPU)
+#   ./run.sh --seeds "1 2 3"                  stages 3-10 once per seed (exp names get _seedN)
 #   cmd_backend=slurm ./run.sh                submit every job with slurm.pl (see cmd.sh)
 #
 # Stages (each idempotent and re-runnable alone; names below are computed, never created, outside
@@ -18,9 +19,10 @@
 #   5 audio word encoder: phonetic-semantic joint embedding
 #   6 cross-modal pre-training
 #   7 SQA fine-tuning
-#   8 decoding + scoring of the end-to-end model (+ first-sentence/random-span baselines)
-#   9 cascade baseline: ASR transcript -> text QA -> time span
-#  10 ensemble of end-to-end and cascade, RESULTS.md
+#   8 decoding + scoring of the end-to-end model on the validation and test sets
+#     (+ first-sentence/random-span baselines)
+#   9 cascade baseline: ASR transcript -> text QA -> time span (validation and test sets)
+#  10 ensemble of end-to-end and cascade (weight chosen on the validation set), RESULTS.md
 set -euo pipefail
 
 log() {
@@ -33,10 +35,11 @@ SECONDS=0
 stage=1                 # first stage to run
 stop_stage=100          # last stage to run
 skip_stages=""          # stages to skip, e.g. "9 10"
-nj=4                    # parallel jobs for data, features, alignment, decoding
+nj=""                   # parallel jobs for data, features, alignment (default: the CPU count with cmd_backend=local, else 32)
 ngpu=0                  # GPUs for training (0 = CPU); >1 runs one DDP process per GPU
 python=python3          # python command (CI may use "coverage run --append")
 seed=1                  # random seed of every training stage
+seeds=""                # several seeds, e.g. "1 2 3": stages 3-10 once per seed, exp names get _seedN
 
 # Data
 train_set=train         # training set (data/<train_set>)
@@ -64,7 +67,7 @@ tag=""                  # suffix for experiment names (default: the config basen
 # Decoding, cascade and ensemble
 decode_args=""          # extra options for sqa_decode
 asr=ctc                 # cascade ASR: ctc (our aligner as ASR), corpus (data/<set>/text.asr), pocketsphinx
-ensemble_weight=0.5     # weight of the end-to-end scores in the ensemble (cascade gets 1 - weight)
+ensemble_weight=""      # weight of the end-to-end scores in the ensemble (cascade: 1 - weight); empty: chosen on valid_set
 # shellcheck disable=SC2034  # read by utils/parse_options.sh for --help
 help_message="$(sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//')
 Options (shown with their defaults; --name value or --name=value):
@@ -79,6 +82,15 @@ $(sed -n '/^# General configuration/,/^help_message=/{/^[a-z_]*=/p}' "$0" | grep
 
 if [ $# -ne 0 ]; then
     log "Error: unexpected arguments: $*"
+    exit 2
+fi
+if [ -z "${nj}" ]; then
+    # run.pl runs at most one task per CPU anyway; a cluster takes many more.
+    # (nproc would count OMP_NUM_THREADS, which path.sh sets to 1 for every job.)
+    if [ "${cmd_backend:-local}" = local ]; then nj=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc); else nj=32; fi
+fi
+if ! [[ "${nj}" =~ ^[1-9][0-9]*$ ]]; then
+    log "Error: --nj must be a positive integer, got '${nj}'"
     exit 2
 fi
 if [ ! -f local/data.sh ]; then
@@ -109,18 +121,33 @@ fi
 
 # Names (computed only; stages create what they own).
 all_sets=("${train_set}" "${valid_set}" "${test_sets_a[@]}")
+eval_sets=("${valid_set}" "${test_sets_a[@]}")  # decoded and scored; choices are made on valid_set only
 cmvn="dump/${train_set}/cmvn.ark"
+read -r -a seeds_a <<< "${seeds}"
+for s in "${seeds_a[@]}"; do
+    if ! [[ "${s}" =~ ^[0-9]+$ ]]; then
+        log "Error: --seeds must be non-negative integers, got '${seeds}'"
+        exit 2
+    fi
+done
 exp_name() {  # exp_name <config>: the experiment directory name for a training config
     local base
     base=$(basename "${1%.*}")
     if [ -n "${tag}" ]; then echo "${base}_${tag}"; else echo "${base}"; fi
 }
-align_model_dir="exp/$(exp_name "${align_config}")"
-joint_embed_dir="exp/$(exp_name "${joint_embed_config}")"
-pretrain_dir="exp/$(exp_name "${pretrain_config}")"
-finetune_dir="exp/$(exp_name "${finetune_config}")"
-text_qa_dir="exp/$(exp_name "${finetune_text_config}")"
-asr_dir="exp/asr_${asr}"
+set_seed_names() {  # set_seed_names <suffix>: the experiment names of one seed's stages 3-10
+    local sfx=$1
+    align_model_dir="exp/$(exp_name "${align_config}")${sfx}"
+    align_dir="exp/align${sfx}"
+    joint_embed_dir="exp/$(exp_name "${joint_embed_config}")${sfx}"
+    pretrain_dir="exp/$(exp_name "${pretrain_config}")${sfx}"
+    finetune_dir="exp/$(exp_name "${finetune_config}")${sfx}"
+    text_qa_dir="exp/$(exp_name "${finetune_text_config}")${sfx}"
+    asr_dir="exp/asr_${asr}${sfx}"
+    baseline_prefix="exp/baseline"
+    baseline_suffix="${sfx}"
+    ensemble_dir="exp/ensemble${sfx}"
+}
 
 # train <exp_dir> <module> <args...>: one training job through $cuda_cmd; with ngpu > 1 the job
 # runs torchrun with one process per GPU, each told --ngpu 1 (the global batch stays as configured).
@@ -148,7 +175,26 @@ fi
 
 if run_stage 2; then
     log "Stage 2: features (${feats_config}) and global CMVN from ${train_set}"
+    # Sets with the same audio (Spoken SQuAD's test, test_wer44 and test_wer54 differ only in their
+    # ASR transcripts) share one feature dump: dump/<later set> is a link to the first one.
+    declare -A dump_of=()
+    mkdir -p dump
     for x in "${all_sets[@]}"; do
+        if [ ! -f "data/${x}/wav.scp" ]; then
+            log "Error: data/${x}/wav.scp is missing (run stage 1, data preparation, first)"
+            exit 1
+        fi
+        audio_files=("data/${x}/wav.scp")
+        if [ -f "data/${x}/segments" ]; then audio_files+=("data/${x}/segments"); fi
+        audio_key=$(cat "${audio_files[@]}" | md5sum | cut -d' ' -f1)
+        if [ -n "${dump_of[${audio_key}]:-}" ] && [ "${dump_of[${audio_key}]}" != "${x}" ]; then
+            log "data/${x} has the audio of data/${dump_of[${audio_key}]}: dump/${x} links to its features"
+            rm -rf "dump/${x}"
+            ln -s "${dump_of[${audio_key}]}" "dump/${x}"
+            continue
+        fi
+        dump_of[${audio_key}]=${x}
+        if [ -L "dump/${x}" ]; then rm "dump/${x}"; fi
         steps/make_feats.sh --cmd "${train_cmd}" --nj "${nj}" --feats_config "${feats_config}" \
             "data/${x}" "dump/${x}"
     done
@@ -156,131 +202,158 @@ if run_stage 2; then
         "${python_a[@]}" -m speechbert.bin.compute_cmvn --feats_scp "dump/${train_set}/feats.scp" --out "${cmvn}"
 fi
 
-if run_stage 3; then
-    # The CTC model aligns words (alignment=ctc), is the cascade's ASR (asr=ctc), and gives the
-    # corpus transcripts their word times (asr=corpus).
-    if [ "${alignment}" = ctc ] || [ "${asr}" = ctc ] || [ "${asr}" = corpus ]; then
-        log "Stage 3: CTC aligner training -> ${align_model_dir}"
-        train "${align_model_dir}" speechbert.bin.align_train --config "${align_config}" \
-            --train_data "data/${train_set}" --train_dump "dump/${train_set}" \
-            --valid_data "data/${valid_set}" --valid_dump "dump/${valid_set}" --cmvn "${cmvn}"
-    else
-        log "Stage 3: skipped (alignment=${alignment}, asr=${asr} need no CTC model)"
-    fi
-fi
-
-if run_stage 4; then
-    log "Stage 4: word alignment (${alignment}) and answer time spans"
-    for x in "${all_sets[@]}"; do
-        case "${alignment}" in
-            ctc)
-                steps/align.sh --cmd "${train_cmd}" --nj "${nj}" "data/${x}" "dump/${x}" \
-                    "${align_model_dir}" "exp/align/${x}";;
-            oracle)
-                mkdir -p "exp/align/${x}"
-                "${python_a[@]}" -m speechbert.bin.align --alignment oracle --data "data/${x}" \
-                    --out_ctm "exp/align/${x}/word.ctm";;
-            ctm)
-                mkdir -p "exp/align/${x}"
-                "${python_a[@]}" -m speechbert.bin.align --alignment ctm --ctm "${alignment_ctm_dir}/${x}.ctm" \
-                    --data "data/${x}" --out_ctm "exp/align/${x}/word.ctm";;
-            *) log "Error: unknown alignment=${alignment} (ctc, oracle or ctm)"; exit 2;;
-        esac
-        "${python_a[@]}" -m speechbert.bin.answer_spans --data "data/${x}" --ctm "exp/align/${x}/word.ctm"
-        if [ -f "data/${x}/oracle.ctm" ]; then
-            "${python_a[@]}" -m speechbert.bin.align_report --ctm "exp/align/${x}/word.ctm" \
-                --ref_ctm "data/${x}/oracle.ctm" --out "exp/align/${x}/report.md"
+# Stages 3-10 of one seed (names from set_seed_names; ${seed} is the training seed).
+seed_stages() {
+    if run_stage 3; then
+        # The CTC model aligns words (alignment=ctc), is the cascade's ASR (asr=ctc), and gives the
+        # corpus transcripts their word times (asr=corpus).
+        if [ "${alignment}" = ctc ] || [ "${asr}" = ctc ] || [ "${asr}" = corpus ]; then
+            log "Stage 3: CTC aligner training -> ${align_model_dir}"
+            train "${align_model_dir}" speechbert.bin.align_train --config "${align_config}" \
+                --train_data "data/${train_set}" --train_dump "dump/${train_set}" \
+                --valid_data "data/${valid_set}" --valid_dump "dump/${valid_set}" --cmvn "${cmvn}"
+        else
+            log "Stage 3: skipped (alignment=${alignment}, asr=${asr} need no CTC model)"
         fi
-    done
-    # ASR transcripts of the evaluation sets: the cascade reads them, and every system's scores
-    # are split by whether the answer span has ASR errors.
-    for x in "${test_sets_a[@]}"; do
-        "${train_cmd_a[@]}" "${asr_dir}/${x}/log/asr.log" \
-            "${python_a[@]}" -m speechbert.bin.asr_transcribe --asr "${asr}" --data "data/${x}" --dump "dump/${x}" \
-            --cmvn "${cmvn}" --model_dir "${align_model_dir}" --out_dir "${asr_dir}/${x}"
-    done
-fi
+    fi
 
-# The data options shared by the audio-word training stages 5-7.
-audio_word_opts=(
-    --train_data "data/${train_set}" --train_dump "dump/${train_set}" --train_ctm "exp/align/${train_set}/word.ctm"
-    --valid_data "data/${valid_set}" --valid_dump "dump/${valid_set}" --valid_ctm "exp/align/${valid_set}/word.ctm"
-    --cmvn "${cmvn}" --bert_dir "${bert_dir}"
-)
-
-if run_stage 5; then
-    log "Stage 5: phonetic-semantic joint embedding -> ${joint_embed_dir}"
-    train "${joint_embed_dir}" speechbert.bin.joint_embed_train --config "${joint_embed_config}" "${audio_word_opts[@]}"
-fi
-
-if run_stage 6; then
-    log "Stage 6: cross-modal pre-training -> ${pretrain_dir}"
-    train "${pretrain_dir}" speechbert.bin.pretrain --config "${pretrain_config}" "${audio_word_opts[@]}" \
-        --init_audio_encoder "${joint_embed_dir}/model.avg.pt"
-fi
-
-if run_stage 7; then
-    log "Stage 7: SQA fine-tuning -> ${finetune_dir}"
-    train "${finetune_dir}" speechbert.bin.finetune --config "${finetune_config}" "${audio_word_opts[@]}" \
-        --init_model "${pretrain_dir}/model.avg.pt"
-fi
-
-if run_stage 8; then
-    log "Stage 8: decoding and scoring (end-to-end and simple baselines)"
-    for x in "${test_sets_a[@]}"; do
-        dir="${finetune_dir}/decode_${x}"
-        mkdir -p "${dir}"
-        "${decode_cmd_a[@]}" "${dir}/decode.log" \
-            "${python_a[@]}" -m speechbert.bin.sqa_decode --model_dir "${finetune_dir}" --data "data/${x}" \
-            --dump "dump/${x}" --ctm "exp/align/${x}/word.ctm" --cmvn "${cmvn}" --out "${dir}/predictions.jsonl" \
-            "${decode_args_a[@]}"
-        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
-            --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name end-to-end
-        for kind in first_sentence random_span; do
-            bdir="exp/baseline_${kind}/decode_${x}"
-            mkdir -p "${bdir}"
-            "${python_a[@]}" -m speechbert.bin.baseline_predict --data "data/${x}" --ctm "exp/align/${x}/word.ctm" \
-                --kind "${kind}" --seed "${seed}" --out "${bdir}/predictions.jsonl"
-            "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${bdir}/predictions.jsonl" \
-                --asr_text "${asr_dir}/${x}/text" --out_dir "${bdir}" --system_name "baseline-${kind//_/-}"
+    if run_stage 4; then
+        log "Stage 4: word alignment (${alignment}) and answer time spans"
+        for x in "${all_sets[@]}"; do
+            case "${alignment}" in
+                ctc)
+                    steps/align.sh --cmd "${train_cmd}" --nj "${nj}" "data/${x}" "dump/${x}" \
+                        "${align_model_dir}" "${align_dir}/${x}";;
+                oracle)
+                    mkdir -p "${align_dir}/${x}"
+                    "${python_a[@]}" -m speechbert.bin.align --alignment oracle --data "data/${x}" \
+                        --out_ctm "${align_dir}/${x}/word.ctm";;
+                ctm)
+                    mkdir -p "${align_dir}/${x}"
+                    "${python_a[@]}" -m speechbert.bin.align --alignment ctm --ctm "${alignment_ctm_dir}/${x}.ctm" \
+                        --data "data/${x}" --out_ctm "${align_dir}/${x}/word.ctm";;
+                *) log "Error: unknown alignment=${alignment} (ctc, oracle or ctm)"; exit 2;;
+            esac
+            "${python_a[@]}" -m speechbert.bin.answer_spans --data "data/${x}" --ctm "${align_dir}/${x}/word.ctm"
+            if [ -f "data/${x}/oracle.ctm" ]; then
+                "${python_a[@]}" -m speechbert.bin.align_report --ctm "${align_dir}/${x}/word.ctm" \
+                    --ref_ctm "data/${x}/oracle.ctm" --out "${align_dir}/${x}/report.md"
+            fi
         done
-    done
-fi
+        # ASR transcripts of the evaluation sets: the cascade reads them, and every system's scores
+        # are split by whether the answer span has ASR errors.
+        for x in "${eval_sets[@]}"; do
+            "${train_cmd_a[@]}" "${asr_dir}/${x}/log/asr.log" \
+                "${python_a[@]}" -m speechbert.bin.asr_transcribe --asr "${asr}" --data "data/${x}" --dump "dump/${x}" \
+                --model_dir "${align_model_dir}" --out_dir "${asr_dir}/${x}"
+        done
+    fi
 
-if run_stage 9; then
-    log "Stage 9: cascade baseline (asr=${asr}) -> ${text_qa_dir}"
-    train "${text_qa_dir}" speechbert.bin.finetune --config "${finetune_text_config}" \
-        --input_modality text --train_data "data/${train_set}" --valid_data "data/${valid_set}" \
-        --bert_dir "${bert_dir}"
-    for x in "${test_sets_a[@]}"; do
-        dir="${text_qa_dir}/decode_${x}_asr_${asr}"
-        mkdir -p "${dir}"
-        "${decode_cmd_a[@]}" "${dir}/decode.log" \
+    # The data options shared by the audio-word training stages 5-7.
+    audio_word_opts=(
+        --train_data "data/${train_set}" --train_dump "dump/${train_set}" --train_ctm "${align_dir}/${train_set}/word.ctm"
+        --valid_data "data/${valid_set}" --valid_dump "dump/${valid_set}" --valid_ctm "${align_dir}/${valid_set}/word.ctm"
+        --cmvn "${cmvn}" --bert_dir "${bert_dir}"
+    )
+
+    if run_stage 5; then
+        log "Stage 5: phonetic-semantic joint embedding -> ${joint_embed_dir}"
+        train "${joint_embed_dir}" speechbert.bin.joint_embed_train --config "${joint_embed_config}" "${audio_word_opts[@]}"
+    fi
+
+    if run_stage 6; then
+        log "Stage 6: cross-modal pre-training -> ${pretrain_dir}"
+        train "${pretrain_dir}" speechbert.bin.pretrain --config "${pretrain_config}" "${audio_word_opts[@]}" \
+            --init_audio_encoder "${joint_embed_dir}/model.avg.pt"
+    fi
+
+    if run_stage 7; then
+        log "Stage 7: SQA fine-tuning -> ${finetune_dir}"
+        train "${finetune_dir}" speechbert.bin.finetune --config "${finetune_config}" "${audio_word_opts[@]}" \
+            --init_model "${pretrain_dir}/model.avg.pt"
+    fi
+
+    if run_stage 8; then
+        log "Stage 8: decoding and scoring (end-to-end and simple baselines) of ${eval_sets[*]}"
+        for x in "${eval_sets[@]}"; do
+            dir="${finetune_dir}/decode_${x}"
+            mkdir -p "${dir}"
+            "${decode_cmd_a[@]}" "${dir}/decode.log" \
+                "${python_a[@]}" -m speechbert.bin.sqa_decode --model_dir "${finetune_dir}" --data "data/${x}" \
+                --dump "dump/${x}" --ctm "${align_dir}/${x}/word.ctm" --cmvn "${cmvn}" --out "${dir}/predictions.jsonl" \
+                "${decode_args_a[@]}"
+            "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
+                --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name end-to-end "${seed_opt[@]}"
+            for kind in first_sentence random_span; do
+                bdir="${baseline_prefix}_${kind}${baseline_suffix}/decode_${x}"
+                mkdir -p "${bdir}"
+                "${python_a[@]}" -m speechbert.bin.baseline_predict --data "data/${x}" --ctm "${align_dir}/${x}/word.ctm" \
+                    --kind "${kind}" --seed "${seed}" --out "${bdir}/predictions.jsonl"
+                "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${bdir}/predictions.jsonl" \
+                    --asr_text "${asr_dir}/${x}/text" --out_dir "${bdir}" --system_name "baseline-${kind//_/-}" "${seed_opt[@]}"
+            done
+        done
+    fi
+
+    if run_stage 9; then
+        log "Stage 9: cascade baseline (asr=${asr}) -> ${text_qa_dir}"
+        train "${text_qa_dir}" speechbert.bin.finetune --config "${finetune_text_config}" \
+            --input_modality text --train_data "data/${train_set}" --valid_data "data/${valid_set}" \
+            --bert_dir "${bert_dir}"
+        for x in "${eval_sets[@]}"; do
+            dir="${text_qa_dir}/decode_${x}_asr_${asr}"
+            mkdir -p "${dir}"
+            "${decode_cmd_a[@]}" "${dir}/decode.log" \
+                "${python_a[@]}" -m speechbert.bin.cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
+                --asr_dir "${asr_dir}/${x}" --out "${dir}/predictions.jsonl" "${decode_args_a[@]}"
+            "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
+                --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name "cascade-${asr}" "${seed_opt[@]}"
+            # Upper bound: the text QA model reading the reference transcript.
+            odir="${text_qa_dir}/decode_${x}_reference_text"
+            mkdir -p "${odir}"
             "${python_a[@]}" -m speechbert.bin.cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
-            --asr_dir "${asr_dir}/${x}" --out "${dir}/predictions.jsonl" "${decode_args_a[@]}"
-        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
-            --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name "cascade-${asr}"
-        # Upper bound: the text QA model reading the reference transcript.
-        odir="${text_qa_dir}/decode_${x}_reference_text"
-        mkdir -p "${odir}"
-        "${python_a[@]}" -m speechbert.bin.cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
-            --reference_text --ctm "exp/align/${x}/word.ctm" --out "${odir}/predictions.jsonl" "${decode_args_a[@]}"
-        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${odir}/predictions.jsonl" \
-            --asr_text "${asr_dir}/${x}/text" --out_dir "${odir}" --system_name text-oracle
+                --reference_text --ctm "${align_dir}/${x}/word.ctm" --out "${odir}/predictions.jsonl" "${decode_args_a[@]}"
+            "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${odir}/predictions.jsonl" \
+                --asr_text "${asr_dir}/${x}/text" --out_dir "${odir}" --system_name text-oracle "${seed_opt[@]}"
+        done
+    fi
+
+    if run_stage 10; then
+        if [ -n "${ensemble_weight}" ]; then
+            weight_opts=(--weight "${ensemble_weight}")
+            log "Stage 10: ensemble (end-to-end weight ${ensemble_weight}, given)"
+        else
+            weight_opts=(--dev_e2e "${finetune_dir}/decode_${valid_set}/predictions.jsonl"
+                         --dev_cascade "${text_qa_dir}/decode_${valid_set}_asr_${asr}/predictions.jsonl"
+                         --dev_data "data/${valid_set}")
+            log "Stage 10: ensemble (end-to-end weight chosen on ${valid_set})"
+        fi
+        for x in "${test_sets_a[@]}"; do
+            dir="${ensemble_dir}/decode_${x}"
+            mkdir -p "${dir}"
+            "${python_a[@]}" -m speechbert.bin.ensemble --e2e "${finetune_dir}/decode_${x}/predictions.jsonl" \
+                --cascade "${text_qa_dir}/decode_${x}_asr_${asr}/predictions.jsonl" "${weight_opts[@]}" \
+                --out "${dir}/predictions.jsonl"
+            "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
+                --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name ensemble "${seed_opt[@]}"
+        done
+    fi
+}
+
+if [ ${#seeds_a[@]} -eq 0 ]; then
+    set_seed_names ""
+    seed_opt=()
+    seed_stages
+else
+    for seed in "${seeds_a[@]}"; do
+        log "=== seed ${seed} (experiments *_seed${seed})"
+        set_seed_names "_seed${seed}"
+        seed_opt=(--seed "${seed}")
+        seed_stages
     done
 fi
 
 if run_stage 10; then
-    log "Stage 10: ensemble (end-to-end weight ${ensemble_weight}) and RESULTS.md"
-    for x in "${test_sets_a[@]}"; do
-        dir="exp/ensemble/decode_${x}"
-        mkdir -p "${dir}"
-        "${python_a[@]}" -m speechbert.bin.ensemble --e2e "${finetune_dir}/decode_${x}/predictions.jsonl" \
-            --cascade "${text_qa_dir}/decode_${x}_asr_${asr}/predictions.jsonl" --weight "${ensemble_weight}" \
-            --out "${dir}/predictions.jsonl"
-        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
-            --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name ensemble
-    done
     "${python_a[@]}" -m speechbert.bin.show_results --exp_dir exp --out RESULTS.md
 fi
 

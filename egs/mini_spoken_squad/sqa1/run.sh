@@ -5,7 +5,6 @@
 set -euo pipefail
 
 ./sqa.sh \
-    --nj 2 \
     --local_data_opts "--size 1.0 --seed 1" \
     --feats_config conf/fbank.yaml \
     --align_config conf/ctc_aligner.yaml \

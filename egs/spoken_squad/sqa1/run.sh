@@ -6,8 +6,15 @@ set -euo pipefail
 # shellcheck disable=SC1091
 . ./db.sh
 
+for var in SPOKEN_SQUAD SQUAD; do
+    if [ "${!var}" = "/path/to/${var,,}" ] || [ "${!var}" = /path/to/squad_v1.1 ]; then
+        echo "run.sh: ${var} is still the placeholder '${!var}': edit db.sh (or export ${var}) to point at" \
+            "the corpus on this machine" >&2
+        exit 2
+    fi
+done
+
 ./sqa.sh \
-    --nj 32 \
     --ngpu 1 \
     --local_data_opts "--spoken_squad_root ${SPOKEN_SQUAD} --squad_root ${SQUAD}" \
     --test_sets "test test_wer44 test_wer54" \

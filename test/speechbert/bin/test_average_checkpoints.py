@@ -73,3 +73,23 @@ def test_errors_name_the_problem(tmp_path, capsys):
     assert not (tmp_path / "x.pt").exists()
     assert main(["--snapshots", str(tmp_path / "model.pt"), "--out", str(tmp_path / "x.pt")]) == 1
     assert "not a snapshot file name" in capsys.readouterr().err
+
+
+def test_an_average_written_elsewhere_takes_the_run_records_along(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    paths = _snapshots(run, [3.0, 1.0])
+    (run / "config.yaml").write_text("lr: 0.1\n")
+    (run / "inputs.yaml").write_text("modality: audio\nframe_pooling: 3\n")
+    out = tmp_path / "packed" / "model.avg.pt"
+    out.parent.mkdir()
+    assert main(["--snapshots", *map(str, paths), "--out", str(out)]) == 0
+    assert (out.parent / "inputs.yaml").read_text() == "modality: audio\nframe_pooling: 3\n"
+    assert (out.parent / "config.yaml").read_text() == "lr: 0.1\n"
+    # a directory that already describes another model is not overwritten, nor is its model file
+    (run / "inputs.yaml").write_text("modality: audio\nframe_pooling: 1\n")
+    before = out.read_bytes()
+    torch.save({"w": torch.full((2, 3), 100.0), "b": torch.tensor([1, -1], dtype=torch.float16),
+                "count": torch.tensor(10)}, paths[0])  # an average now would change the model file
+    assert main(["--snapshots", *map(str, paths), "--out", str(out)]) == 1
+    assert "frame_pooling: 3" in (out.parent / "inputs.yaml").read_text() and out.read_bytes() == before

@@ -109,3 +109,60 @@ def test_missing_asr_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixt
     rc = score_sqa.main(["--data", str(data), "--predictions", str(pred), "--out_dir", str(tmp_path / "o"),
                          "--asr_text", str(tmp_path / "nope")])
     assert rc == 1 and "nope" in capsys.readouterr().err
+
+
+def _two_preds(dec: Path) -> Path:
+    return write_preds(dec / "predictions.jsonl", [
+        {"id": "qa", "context_id": CID, "words": "one hundred degrees", "start": 3.0, "end": 5.8},
+        {"id": "qb", "context_id": CID, "words": "melts at", "start": 7.0, "end": 8.8},
+    ])
+
+
+def test_scores_jsonl_intervals_and_seed(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data" / "test")
+    dec = tmp_path / "exp" / "finetune_seed2" / "decode_test"
+    pred = _two_preds(dec)
+    argv = ["--data", str(data), "--predictions", str(pred), "--out_dir", str(dec), "--seed", "2",
+            "--bootstrap_samples", "300", "--bootstrap_seed", "5"]
+    assert score_sqa.main(argv) == 0
+    res = json.loads((dec / "result.json").read_text(encoding="utf-8"))
+    assert res["seed"] == 2
+    assert res["bootstrap"]["samples"] == 300 and res["bootstrap"]["seed"] == 5
+    for group in (res["overall"], res["by_asr_error"]["no_asr_error"], res["by_asr_error"]["with_asr_error"],
+                  *res["by_passage_wer"]):
+        for m in ("ff1", "aos", "em", "f1"):
+            assert f"{m}_ci" in group and f"{m}_ci_half" in group
+    o = res["overall"]
+    # FF1 per question: 100, 61.5, 0 -> the resampled means lie in [0, 100] around 53.8.
+    assert 0.0 <= o["ff1_ci"][0] < o["ff1"] < o["ff1_ci"][1] <= 100.0
+    # qb alone is the ASR-error split: one question, a zero-width interval.
+    assert res["by_asr_error"]["with_asr_error"]["ff1_ci"] == [pytest.approx(100 * 1.6 / 2.6)] * 2
+    md = (dec / "result.md").read_text(encoding="utf-8")
+    assert f"| overall | {o['ff1']:.2f} ± {o['ff1_ci_half']:.2f} |" in md and "training seed: 2" in md
+    lines = [json.loads(x) for x in (dec / "scores.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x["id"] for x in lines] == ["qa", "qb", "qc"]
+    qa, qb, qc = lines
+    assert (qa["ff1"], qa["em"], qa["asr_error"], qa["wer_bucket"]) == (100.0, 100.0, False, "(0,10]")
+    assert qb["ff1"] == pytest.approx(100 * 1.6 / 2.6) and qb["asr_error"] is True
+    assert (qc["ff1"], qc["has_prediction"]) == (0.0, False)
+    # The same seed gives the same bytes; no --seed records null.
+    first = (dec / "result.json").read_bytes()
+    assert score_sqa.main(argv) == 0 and (dec / "result.json").read_bytes() == first
+    assert score_sqa.main(argv[:6] + ["--bootstrap_samples", "0"]) == 0
+    res = json.loads((dec / "result.json").read_text(encoding="utf-8"))
+    assert res["seed"] is None and res["bootstrap"] is None and res["overall"]["ff1_ci"] is None
+
+
+def test_existing_result_keys_are_kept(tmp_path: Path) -> None:
+    data = make_data(tmp_path / "data" / "test")
+    dec = tmp_path / "exp" / "x" / "decode_test"
+    assert score_sqa.main(["--data", str(data), "--predictions", str(_two_preds(dec)), "--out_dir", str(dec)]) == 0
+    res = json.loads((dec / "result.json").read_text(encoding="utf-8"))
+    assert {"system_name", "data", "data_set", "predictions", "asr_text", "overall", "counts", "text_scored",
+            "frame_shift", "error_rule", "ff1_pooled", "wer", "by_asr_error", "wer_edges",
+            "by_passage_wer"} <= set(res)
+    assert {"questions", "scored_time", "scored_text", "missing_predictions", "ff1", "aos", "em", "f1",
+            "ff1_pooled"} <= set(res["overall"])
+    assert res["bootstrap"]["samples"] == 1000  # the default
+    assert score_sqa.main(["--data", str(data), "--predictions", str(dec / "predictions.jsonl"),
+                           "--out_dir", str(dec), "--bootstrap_samples", "-2"]) == 1

@@ -42,3 +42,21 @@ def test_show_results_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     out = tmp_path / "RESULTS.md"
     assert show_results.main(["--exp_dir", str(tmp_path / "exp"), "--out", str(out)]) == 1
     assert "decode_test/result.json" in capsys.readouterr().err and not out.exists()
+
+
+def test_show_results_paired_section_and_options(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    exp = tmp_path / "exp"
+    _put(exp, "finetune/decode_test", "end-to-end", 61.5)
+    _put(exp, "finetune_text/decode_test_asr_ctc", "cascade-ctc", 50.0)
+    for rel, ff1 in (("finetune/decode_test", [100.0, 50.0, 80.0, 0.0]),
+                     ("finetune_text/decode_test_asr_ctc", [0.0, 50.0, 80.0, 0.0])):
+        (exp / rel / "scores.jsonl").write_text("".join(
+            json.dumps({"id": f"q{k}", "ff1": v, "aos": v, "asr_error": k < 2}) + "\n" for k, v in enumerate(ff1)),
+            encoding="utf-8")
+    assert show_results.main(["--exp_dir", str(exp), "--bootstrap_samples", "500", "--bootstrap_seed", "3"]) == 0
+    md = capsys.readouterr().out
+    assert "Paired bootstrap tests (500 resamples of the questions both systems answer, seed 3)" in md
+    row = next(x for x in md.splitlines() if x.startswith("| end-to-end vs cascade-ctc | all |"))
+    assert "| 4 | +25.0 [" in row  # one question of four 100 points better
+    assert show_results.main(["--exp_dir", str(exp), "--bootstrap_samples", "0"]) == 1
+    assert "--bootstrap_samples must be at least 1" in capsys.readouterr().err

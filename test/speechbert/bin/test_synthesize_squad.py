@@ -44,11 +44,16 @@ def test_jobs_then_merge(tmp_path, capsys):
 
     spoken = json.loads((out / "spoken_train-v1.1.json").read_text())
     par = spoken["data"][0]["paragraphs"][0]
-    assert par["context"] == "paris is the capital of france it has two million one hundred thousand residents"
+    # the release's convention: one "." per wav
+    assert par["context"] == "paris is the capital of france. it has two million one hundred thousand residents."
     assert [q["id"] for q in par["qas"]] == ["q1"]  # q2's answer is not in the passage: dropped
     a = par["qas"][0]["answers"][0]
-    assert par["context"][a["answer_start"]:].startswith("two million one hundred thousand")
+    assert a == {"text": "two million one hundred thousand", "answer_start": par["context"].index("two million")}
     assert spoken["speechbert"]["context_source"] == "normalized_reference"
+    assert spoken["speechbert"]["split_method"] == "period_space"
+    # every dropped question is listed with its reason
+    assert (out / "dropped_train.tsv").read_text() == ('id\tparagraph\treason\tanswers\n'
+                                                       'q2\t0_0\tquestion_without_answer\t["Berlin"]\n')
     assert json.loads((out / "reference_train-v1.1.json").read_text()) == DOC
 
 

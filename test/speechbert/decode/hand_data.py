@@ -48,6 +48,13 @@ def text_model_args() -> argparse.Namespace:
                               max_word_frames=0)
 
 
+def text_pipeline():  # noqa: ANN201 - an InputPipeline
+    """The input pipeline a text QA model with :func:`text_model_args` records."""
+    from speechbert.tasks.input_pipeline import InputPipeline, settings_from_args
+
+    return InputPipeline(settings_from_args(text_model_args(), "text", windows=True))
+
+
 class FixedSpanModel(torch.nn.Module):
     """Start logit ``start_score`` on passage unit ``first``, end logit ``end_score`` on ``last``
     (counted from the first passage position of every input), -20 elsewhere."""

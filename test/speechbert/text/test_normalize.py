@@ -64,3 +64,44 @@ def test_relocate_span():
     assert span is not None and not span.exact and span.char_start == 4
     assert relocate_span(raw, 0, "Lourdes") is None
     assert relocate_span(raw, 0, "...") is None
+
+
+def test_relocate_possessive_answers():
+    # SQuAD answers often stop before a possessive; the relocated span is the whole spoken word
+    raw = "Denver took Peyton Manning's shotgun snap and Peyton Manning threw deep."
+    norm = normalize_text(raw)
+    span = relocate_span(raw, raw.index("Peyton"), "Peyton Manning")
+    assert (span.text, span.exact, span.widened) == ("peyton manning's", True, True)
+    assert span.char_start == norm.index("peyton")
+    assert norm[span.char_start:span.char_start + len(span.text)] == "peyton manning's"
+    # the second, plain occurrence stays as it is
+    second = raw.rindex("Peyton")
+    assert relocate_span(raw, second, "Peyton Manning").char_start == norm.rindex("peyton manning")
+    span = relocate_span("Beyoncé's debut album", 0, "Beyoncé")
+    assert (span.text, span.char_start) == ("beyonce's", 0)
+    # a wrong SQuAD offset: found by search, with the clitic glued to its last word
+    span = relocate_span("The team. Later Peyton Manning's pass", 0, "Peyton Manning")
+    assert (span.text, span.exact, span.widened) == ("peyton manning's", False, True)
+    # a plural possessive is normalized away and needs nothing
+    assert relocate_span("the Broncos' defense", 4, "Broncos").text == "broncos"
+
+
+def test_relocate_numbers_inside_words():
+    raw = "The Broncos finished the regular season with a 12–4 record in the 1990s and the 12th week."
+    norm = normalize_text(raw)
+    assert "a twelve four record" in norm
+    # a dash separates words: parts of a hyphenated score are words of their own
+    for answer, expected in (("12–4", "twelve four"), ("12", "twelve"), ("4", "four")):
+        span = relocate_span(raw, raw.index(answer), answer)
+        assert (span.text, span.widened) == (expected, False)
+        assert norm[span.char_start:span.char_start + len(span.text)] == expected
+    hyphen = raw.replace("–", "-")
+    assert relocate_span(hyphen, hyphen.index("12-4"), "12-4").text == "twelve four"
+    # an answer that ends inside a word (or a number glued to letters) covers the whole word
+    span = relocate_span(raw, raw.index("1990"), "1990")
+    assert (span.text, span.char_start, span.widened) == ("nineteen nineties", norm.index("nineteen nineties"), True)
+    assert relocate_span(raw, raw.index("12th"), "12").text == "twelfth"
+    assert relocate_span("with 10,000 men", 5, "10").text == "ten thousand"
+    # and so does one that starts inside a word
+    span = relocate_span("in Washington state", len("in Washing"), "ton")
+    assert (span.text, span.char_start) == ("washington", 3)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from speechbert.text.sentences import sentence_spans, split_sentences
+from speechbert.text.sentences import (RELEASE_SPLIT_METHOD, dot_pieces, join_dot_pieces, sentence_spans,
+                                       split_sentences)
 
 
 def test_rules_split():
@@ -30,3 +31,24 @@ def test_period_space_method():
     assert split_sentences("Dr. Who left. Then 5 p.m. came.", "period_space") == ["Dr.", "Who left.", "Then 5 p.m.", "came."]
     with pytest.raises(ValueError, match="unknown"):
         split_sentences("x", "nltk")
+
+
+def test_release_split_differs_from_rules_with_the_same_count():
+    # The Spoken SQuAD release splits at every ". ": an initial ends a wav there.
+    text = "Who financed the Great Northern line? James J. Hill did, in 1893."
+    assert RELEASE_SPLIT_METHOD == "period_space"
+    assert split_sentences(text, "period_space") == ["Who financed the Great Northern line? James J.",
+                                                     "Hill did, in 1893."]
+    assert split_sentences(text, "rules") == ["Who financed the Great Northern line?", "James J. Hill did, in 1893."]
+
+
+def test_dot_pieces():
+    assert dot_pieces("who financed it james j. hill did.") == ["who financed it james j", "hill did"]
+    assert dot_pieces("a b. c") == ["a b", "c"]
+    assert dot_pieces("a. . b.") == ["a", "", "b"]  # a wav with no recognized word
+    assert dot_pieces("") == [] and dot_pieces("no dot") == ["no dot"]
+    pieces = ["one two", "", "three"]
+    assert join_dot_pieces(pieces) == "one two. . three."
+    assert dot_pieces(join_dot_pieces(pieces)) == pieces
+    with pytest.raises(ValueError, match="piece 1"):
+        join_dot_pieces(["a", "b.c"])

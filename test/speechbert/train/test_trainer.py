@@ -67,8 +67,8 @@ def test_same_seed_same_parameters_and_exp_dir_files(tmp_path, capsys):
     assert not torch.equal(a["hidden.weight"], c["hidden.weight"])
 
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert files == ["checkpoint.prev.pt", "checkpoint.pt", "config.yaml", "metrics.jsonl", "model.avg.pt",
-                     "snapshot.ep.2", "tensorboard", "valid.loss.best"], files
+    assert files == ["checkpoint.prev.pt", "checkpoint.pt", "config.yaml", "metrics.jsonl", "model.avg.metrics.json",
+                     "model.avg.pt", "snapshot.ep.2", "tensorboard", "valid.loss.best"], files
     assert any((tmp_path / "a" / "tensorboard").iterdir())
     config = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
     assert config["seed"] == 3 and config["output_dir"] == str(tmp_path / "a") and config["toy_dim"] == 4
@@ -79,6 +79,13 @@ def test_same_seed_same_parameters_and_exp_dir_files(tmp_path, capsys):
     # keep_nbest 1 keeps the best epoch's snapshot (plus the newest); average of 1 == best
     assert_same_state(load_model(tmp_path / "a" / "model.avg.pt"), load_model(tmp_path / "a" / "valid.loss.best"))
     assert best_epoch == 2
+    # the averaged model (here = the best epoch's) is validated again: same metric keys and values
+    avg = json.loads((tmp_path / "a" / "model.avg.metrics.json").read_text())
+    best = records[best_epoch - 1]
+    assert avg["model"] == "model.avg.pt" and avg["step"] == 16
+    assert {k for k in avg if k.startswith("valid.")} == {k for k in best if k.startswith("valid.")}
+    for k in (k for k in best if k.startswith("valid.")):
+        assert avg[k] == pytest.approx(best[k], rel=1e-9), k
 
 
 def test_extend_a_finished_run(tmp_path, capsys):

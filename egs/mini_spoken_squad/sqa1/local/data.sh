@@ -10,7 +10,7 @@ log() {
     echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
 }
 
-size=1.0               # corpus scale: 1.0 = 200 train, 30 dev, 40 test passages
+size=1.0               # corpus scale: 1.0 = 200 train, 100 dev, 210 test passages
 seed=1                 # seed of the text generator and of the speakers
 nj=2                   # synthesis jobs per split
 db=db                  # where the generated corpus is written

@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# egs/TEMPLATE/sqa1/sqa.sh: which commands the stages run, with a stub in place of Python.
+
+load helpers/common
+
+TEMPLATE=${REPO_ROOT}/egs/TEMPLATE/sqa1
+
+setup() {
+  make_tmp_dir
+  # A recipe directory laid out like egs/<corpus>/sqa1, whose "python" records its arguments.
+  mkdir -p root/egs/c/sqa1/local root/egs/c/sqa1/conf root/tools
+  : > root/tools/activate_python.sh
+  ln -s "${REPO_ROOT}/utils" root/utils
+  ln -s "${REPO_ROOT}/steps" root/steps
+  cd root/egs/c/sqa1 || return 1
+  for f in sqa.sh path.sh cmd.sh; do ln -s "${TEMPLATE}/${f}" "${f}"; done
+  ln -s ../../../utils utils
+  mkdir steps  # stub steps: record how they are called
+  for f in make_feats.sh align.sh; do
+    printf '#!/usr/bin/env bash\necho "steps/%s $*" >> "%s/calls.log"\n' "${f}" "${TMP_DIR}" > "steps/${f}"
+    chmod +x "steps/${f}"
+  done
+  printf '#!/usr/bin/env bash\nexit 0\n' > local/data.sh
+  chmod +x local/data.sh
+  printf '#!/usr/bin/env bash\necho "$*" >> "%s/calls.log"\n' "${TMP_DIR}" > "${TMP_DIR}/stub"
+  chmod +x "${TMP_DIR}/stub"
+}
+
+teardown() {
+  remove_tmp_dir
+}
+
+# refute_grep <pattern> <file>: fail if the file has a line matching the pattern
+# (a bare `! grep` would not fail a bats test: errexit ignores negated commands).
+refute_grep() {
+  if grep -q -- "$1" "$2"; then
+    echo "unexpected line matching '$1' in $2:" >&2
+    grep -- "$1" "$2" >&2
+    return 1
+  fi
+}
+
+@test "sqa.sh --seeds trains and scores once per seed under _seedN names" {
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 7 --stop_stage 8 --seeds "1 2"
+  assert_status 0
+  for s in 1 2; do
+    grep -q -- "speechbert.bin.finetune .*--init_model exp/pretrain_seed${s}/model.avg.pt .*--seed ${s} --output_dir exp/finetune_seed${s}" "${TMP_DIR}/calls.log"
+    grep -q -- "--valid_ctm exp/align_seed${s}/dev/word.ctm" "${TMP_DIR}/calls.log"
+    for x in dev test; do
+      grep -q -- "score_sqa --data data/${x} --predictions exp/finetune_seed${s}/decode_${x}/predictions.jsonl .*--system_name end-to-end --seed ${s}" "${TMP_DIR}/calls.log"
+    done
+  done
+  [ "$(grep -c 'speechbert.bin.finetune' "${TMP_DIR}/calls.log")" -eq 2 ]
+}
+
+@test "sqa.sh without --seeds keeps the plain names and decodes the validation set too" {
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 8 --stop_stage 8
+  assert_status 0
+  grep -q -- "sqa_decode --model_dir exp/finetune --data data/dev" "${TMP_DIR}/calls.log"
+  grep -q -- "sqa_decode --model_dir exp/finetune --data data/test" "${TMP_DIR}/calls.log"
+  refute_grep "--system_name end-to-end --seed" "${TMP_DIR}/calls.log"
+  refute_grep "_seed" "${TMP_DIR}/calls.log"
+}
+
+@test "sqa.sh stage 10 chooses the ensemble weight on the validation set unless one is given" {
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 10 --stop_stage 10
+  assert_status 0
+  grep -q -- "ensemble --e2e exp/finetune/decode_test/predictions.jsonl .*--dev_e2e exp/finetune/decode_dev/predictions.jsonl --dev_cascade exp/finetune_text/decode_dev_asr_ctc/predictions.jsonl --dev_data data/dev" "${TMP_DIR}/calls.log"
+  rm "${TMP_DIR}/calls.log"
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 10 --stop_stage 10 --ensemble_weight 0.3
+  assert_status 0
+  grep -q -- "ensemble .*--weight 0.3 --out" "${TMP_DIR}/calls.log"
+  refute_grep "--dev_e2e" "${TMP_DIR}/calls.log"
+}
+
+@test "sqa.sh rejects --seeds that are not integers" {
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 7 --stop_stage 7 --seeds "1 two"
+  assert_status 2
+  assert_output_contains "--seeds must be non-negative integers, got '1 two'"
+}
+
+@test "sqa.sh --nj defaults to the CPU count with run.pl (not OMP_NUM_THREADS), and is checked" {
+  for x in train dev test; do mkdir -p "data/${x}" && echo "${x}-1 /audio/${x}-1.wav" > "data/${x}/wav.scp"; done
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 2 --stop_stage 2
+  assert_status 0
+  grep -q -- "steps/make_feats.sh --cmd run.pl --nj $(env -u OMP_NUM_THREADS nproc) " "${TMP_DIR}/calls.log"
+  rm "${TMP_DIR}/calls.log"
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 2 --stop_stage 2 --nj 3
+  grep -q -- "steps/make_feats.sh --cmd run.pl --nj 3 " "${TMP_DIR}/calls.log"
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 2 --stop_stage 2 --nj 0
+  assert_status 2
+  assert_output_contains "--nj must be a positive integer, got '0'"
+}
+
+@test "sqa.sh stage 4 transcribes with the aligner's CMVN, as it aligns" {
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 4 --stop_stage 4
+  assert_status 0
+  grep -q -- "asr_transcribe --asr ctc --data data/test --dump dump/test --model_dir exp/ctc_aligner" "${TMP_DIR}/calls.log"
+  refute_grep "asr_transcribe.*--cmvn" "${TMP_DIR}/calls.log"
+}
+
+@test "spoken_squad run.sh with the placeholder db.sh says to edit db.sh" {
+  cd "${REPO_ROOT}/egs/spoken_squad/sqa1"
+  run env -u SPOKEN_SQUAD -u SQUAD ./run.sh --stage 1 --stop_stage 1
+  assert_status 2
+  assert_output_contains "SPOKEN_SQUAD is still the placeholder '/path/to/spoken_squad': edit db.sh"
+}
+
+@test "sqa.sh stage 2 computes the features of sets with the same audio once" {
+  mkdir -p data/train data/dev data/test data/test_noisy
+  for x in train dev test; do echo "${x}-1 /audio/${x}-1.wav" > "data/${x}/wav.scp"; done
+  cp data/test/wav.scp data/test_noisy/wav.scp
+  mkdir -p dump/test_noisy  # left by an earlier run: replaced by the link
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 2 --stop_stage 2 --test_sets "test test_noisy"
+  assert_status 0
+  assert_output_contains "data/test_noisy has the audio of data/test: dump/test_noisy links to its features"
+  [ "$(grep -c 'steps/make_feats.sh' "${TMP_DIR}/calls.log")" -eq 3 ]
+  [ "$(readlink dump/test_noisy)" = test ]
+}
+
+@test "sqa.sh stage 2 without data says to run stage 1" {
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 2 --stop_stage 2
+  assert_status 1
+  assert_output_contains "data/train/wav.scp is missing (run stage 1, data preparation, first)"
+}
