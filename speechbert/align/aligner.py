@@ -10,6 +10,8 @@ Model directory contract (written by ``align_train``, read by ``align`` and
 
 from __future__ import annotations
 
+import contextlib
+
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +100,36 @@ def save_rule(model_dir: str | Path, rule: BoundaryRule, extra: dict[str, Any] |
     info.update(extra or {})
     with atomic_open(path) as f:
         yaml.safe_dump(info, f, sort_keys=False)
+
+
+def _feature_origin(dump_dir: Path | None) -> str:
+    """`` (made with <config>)`` for a dump dir that has its feature config copy, else ``""``."""
+    if dump_dir is None or not (dump_dir / "conf").is_dir():
+        return ""
+    confs = sorted(p.name for p in (dump_dir / "conf").glob("*.yaml"))
+    return f" (made with {confs[0]})" if len(confs) == 1 else ""
+
+
+def check_aligner_features(aligner: Aligner, model_dir: str | Path, dump_dir: str | Path) -> None:
+    """Raise ConfigError when a dump's features are not the ones the aligner was trained on,
+    naming both feature types and the configs they were made with (e.g. MFCC features with an
+    aligner trained on fbank after changing ``feats_config`` without retraining stage 3)."""
+    dump_dir = Path(dump_dir)
+    ft = dump_dir / "feats_type"
+    have = ft.read_text(encoding="utf-8").strip() if ft.is_file() else ""
+    if not have or not aligner.feats_type or have == aligner.feats_type:
+        return
+    train_dump = None
+    cfg = Path(model_dir) / "config.yaml"  # the aligner's training run, when it is the exp dir
+    if cfg.is_file():
+        with contextlib.suppress(OSError, yaml.YAMLError, AttributeError, TypeError):
+            value = (yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}).get("train_dump")
+            if value:
+                p = Path(value)
+                train_dump = p if p.is_dir() else Path(model_dir).resolve().parent.parent / p
+    raise ConfigError(f"{dump_dir} has {have!r} features{_feature_origin(dump_dir)} but the aligner {model_dir} "
+                      f"was trained on {aligner.feats_type!r} features{_feature_origin(train_dump)}: retrain the "
+                      "aligner (stage 3) on these features, or make them with the aligner's feature config")
 
 
 def load_aligner(model_dir: str | Path) -> Aligner:

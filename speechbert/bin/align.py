@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from speechbert.align.align_dir import align_dir, job_slice
-    from speechbert.align.aligner import load_aligner
+    from speechbert.align.aligner import check_aligner_features, load_aligner
     from speechbert.align.data import FeatureSource
     from speechbert.io.sqa_data import read_utt2dur
     from speechbert.io.atomic import atomic_open
@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
                   if line.strip()}
         utts = [u for u in utts if u in wanted]
     utts = job_slice(utts, args.nj, args.job)
+    check_aligner_features(aligner, args.model_dir, args.dump)
     source = FeatureSource(args.dump, aligner.cmvn)
     res = align_dir(aligner, text, source, utts, read_utt2dur(args.data, required=False))
     if args.skipped_out:

@@ -76,12 +76,13 @@ def _recognize(args: argparse.Namespace, utts: list[str]):  # -> Transcript
                           "the aligner is trained in stage 3")
     import torch
 
-    from speechbert.align.aligner import load_aligner
+    from speechbert.align.aligner import check_aligner_features, load_aligner
     from speechbert.align.data import FeatureSource
     from speechbert.io.sqa_data import read_utt2dur
 
     torch.set_num_threads(args.num_threads)
     aligner = load_aligner(args.model_dir)
+    check_aligner_features(aligner, args.model_dir, args.dump)
     source = FeatureSource(args.dump, args.cmvn if args.cmvn else aligner.cmvn)
     utt2dur = read_utt2dur(args.data, required=False)
     if args.asr == "ctc":

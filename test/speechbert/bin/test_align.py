@@ -218,3 +218,21 @@ def test_steps_align_sh_usage_and_missing_model(corpus, tmp_path):
     proc = subprocess.run(["steps/align.sh", str(corpus / "data/test"), str(corpus / "dump/test"),
                            str(tmp_path / "none"), str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 1 and "no such file" in proc.stderr and "aligner.yaml" in proc.stderr
+
+
+def test_features_of_another_type_name_both_types_and_configs(corpus, model_dir, tmp_path, capsys):
+    """MFCC features with an aligner trained on fbank: one error naming both, not a dimension clash."""
+    import shutil
+
+    dump = tmp_path / "dump_mfcc"
+    shutil.copytree(corpus / "dump/test", dump)
+    (dump / "feats_type").write_text("mfcc 39\n")
+    (dump / "conf").mkdir(exist_ok=True)
+    (dump / "conf" / "mfcc.yaml").write_text("feats_type: mfcc\n")
+    out = tmp_path / "word.ctm"
+    assert align.main(["--model_dir", str(model_dir), "--data", str(corpus / "data/test"), "--dump", str(dump),
+                       "--out_ctm", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{dump} has 'mfcc 39' features (made with mfcc.yaml) but the aligner {model_dir} was trained on " \
+           "'fbank 80' features" in err
+    assert "retrain the aligner (stage 3)" in err and not out.exists()
