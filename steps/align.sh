@@ -48,7 +48,7 @@ splitdir=${dir}/split${nj}
 mkdir -p "${logdir}"
 # Outputs of an earlier run (possibly with another --nj) must not mix with this one.
 rm -f "${dir}/word.ctm" "${dir}/skipped"
-find "${dir}" -maxdepth 1 \( -name 'word.*.ctm' -o -name 'skipped.*' \) -type f -delete
+find "${dir}" -maxdepth 1 \( -name 'word.*.ctm' -o -name 'skipped.*' -o -name '.*.tmp' \) -type f -delete
 split_list "${data}/text" "${splitdir}" "${nj}"
 
 read -r -a cmd_words <<< "${cmd}"

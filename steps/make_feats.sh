@@ -55,8 +55,9 @@ mkdir -p "${dump}/conf" "${logdir}"
 dump_abs=$(cd "${dump}" && pwd)  # the scp names archives by absolute path, as Kaldi does
 # Outputs of an earlier run (possibly with another --nj) must not mix with this one.
 rm -f "${dump}/feats.scp" "${dump}/utt2num_frames" "${dump}/feats_type" "${dump}/frame_shift"
-find "${dump}" -maxdepth 1 \( -name 'feats.*.ark' -o -name 'feats.*.scp' -o -name 'utt2num_frames.*' \) \
-    -type f -delete
+# ... and neither may the hidden temporary files (.feats.N.ark.XXXX.tmp) of a killed run.
+find "${dump}" -maxdepth 1 \( -name 'feats.*.ark' -o -name 'feats.*.scp' -o -name 'utt2num_frames.*' \
+    -o -name '.*.tmp' \) -type f -delete
 
 # Validates the config before any job starts, and records what the features are.
 "${python}" -m speechbert.bin.compute_feats --config "${feats_config}" --out_info_dir "${dump}"

@@ -50,8 +50,18 @@ class FeatureSource:
         return self.reader.dim()
 
     def load(self, utt: str) -> np.ndarray:
-        """Features ``(T, D)`` float32 of ``utt``, normalized."""
-        return self.reader.load(utt)
+        """Features ``(T, D)`` float32 of ``utt``, normalized.
+
+        Raises:
+            DataError: naming the utterance and the scp when the matrix holds NaN or Inf (which
+                would otherwise reach the CTC alignment and fail there with an index error).
+        """
+        feats = self.reader.load(utt)
+        if not np.isfinite(feats).all():
+            bad = int(np.count_nonzero(~np.isfinite(feats).all(axis=1)))
+            raise DataError(f"features contain NaN/Inf in {bad} of {feats.shape[0]} frames",
+                            self.dump_dir / "feats.scp", key=utt)
+        return feats
 
 
 class AlignDataset(torch.utils.data.Dataset):

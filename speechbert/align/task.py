@@ -32,6 +32,7 @@ class AlignTask(AbsTask):
     """Character CTC on the training set's reference ``text`` (see ``doc/alignment.md``)."""
 
     name = "align"
+    prog = "align_train"  # speechbert.bin.align_train
 
     @classmethod
     def add_task_arguments(cls, parser: ArgumentParser) -> None:

@@ -97,6 +97,10 @@ def read_audio(source: str, *, utt: str, channel: int | None = None,
             raise DataError(f"no such audio file: {source}", where, key=utt)
         name = source
         fobj = source
+    if isinstance(fobj, str):
+        truncated = wav_truncation(fobj)
+        if truncated:
+            raise DataError(f"truncated audio ({name}): {truncated}", where, key=utt)
     try:
         with soundfile.SoundFile(fobj) as snd:
             rate = snd.samplerate
@@ -105,7 +109,10 @@ def read_audio(source: str, *, utt: str, channel: int | None = None,
             int16 = snd.subtype in _INT16_SUBTYPES
             samples = snd.read(dtype="int16" if int16 else "float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise DataError(f"cannot decode audio ({name}): {e}", where, key=utt) from None
+        # libsndfile's message names the file object ("<_io.BytesIO object at 0x...>" for a pipe);
+        # keep only its reason, the name is ours.
+        why = e.error_string if isinstance(e, soundfile.LibsndfileError) else str(e)
+        raise DataError(f"cannot decode audio ({name}): {why}", where, key=utt) from None
     if samples.shape[0] == 0:
         raise DataError(f"empty audio, 0 samples ({name})", where, key=utt)
     num_channels = samples.shape[1]
@@ -123,6 +130,35 @@ def read_audio(source: str, *, utt: str, channel: int | None = None,
         out *= 1.0 / 32768.0
         return out, int(rate)
     return np.ascontiguousarray(mono), int(rate)
+
+
+def wav_truncation(path: str | Path) -> str | None:
+    """Why a RIFF/WAVE file holds less audio than its header declares, or ``None``.
+
+    libsndfile quietly reads what is there and adjusts its frame count, so a file cut short
+    (an interrupted copy or download) would pass as a shorter recording. Other formats, and
+    streamed WAVs with a placeholder size (0 or 0xFFFFFFFF), are not checked.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, length = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if chunk == b"data":
+            if length in (0, 0xFFFFFFFF):
+                return None
+            have = size - (pos + 8)
+            if have < length:
+                return f"its header declares {length} bytes of audio data, the file holds {have}"
+            return None
+        pos += 8 + length + (length & 1)
+    return None
 
 
 def _run_pipe(command: str, *, utt: str, where: str | Path | None) -> bytes:

@@ -22,6 +22,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from speechbert.bin.cli import ArgumentParser, get_base_parser, run_main
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--aligner_dir is required to recognise the words (or give them with --ctm)")
     if args.clip_out and len(args.audio) > 1:
         raise ConfigError("--clip_out needs a single --audio recording")
+    if args.clip_out and not Path(args.clip_out).parent.is_dir():  # before any work; never mkdir -p
+        raise ConfigError(f"--clip_out {args.clip_out}: the directory {Path(args.clip_out).parent} does not exist")
     recs = [read_recording(a) for a in args.audio]  # fail on bad audio before loading models
     ctm = None
     if args.ctm is not None:

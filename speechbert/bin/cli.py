@@ -11,9 +11,10 @@ import argparse
 import logging
 import os
 import random
+import re
 import shlex
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import configargparse
 import yaml
@@ -38,8 +39,21 @@ class ArgumentParser(configargparse.ArgumentParser):
     def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
                    namespace: argparse.Namespace | None = None, **kwargs: Any) -> argparse.Namespace:
         argv = list(sys.argv[1:] if args is None else args)
+        self._argv = argv
+        self._config_keys: dict[str, str] = {}
         self._check_config_keys(argv)
         return super().parse_args(args=argv, namespace=namespace, **kwargs)
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        """argparse's error, naming the YAML file when the bad value came from one."""
+        m = re.match(r"argument (--[\w-]+)", message)
+        if m and getattr(self, "_config_keys", None):
+            name = m.group(1)[2:].replace("-", "_")
+            given = any(a.split("=", 1)[0] in (f"--{name}", f"--{name.replace('_', '-')}")
+                        for a in getattr(self, "_argv", []))
+            if name in self._config_keys and not given:
+                message = f"{message} (the value of {name!r} in config file {self._config_keys[name]})"
+        super().error(message)
 
     def _check_config_keys(self, argv: list[str]) -> None:
         known = {s[2:] for action in self._actions for s in action.option_strings if s.startswith("--")}
@@ -57,6 +71,7 @@ class ArgumentParser(configargparse.ArgumentParser):
                 if str(key) not in known:
                     raise ConfigError(f"config file {path}: unknown option {key!r} "
                                       f"(see --help for the options of {self.prog})")
+                self._config_keys[str(key).replace("-", "_")] = str(path)
 
 
 def _config_paths(argv: list[str]) -> list[str]:

@@ -79,7 +79,12 @@ def run(args: argparse.Namespace) -> int:
     edges = parse_wer_edges(args.wer_buckets)
     sqa = load_sqa_set(data, require_utt2dur=False)
     by_id = {q["id"]: q for q in sqa.questions}
-    predictions = read_predictions(args.predictions, by_id)
+    durations = None
+    if sqa.utt2dur:
+        # A time past the end of its passage is a broken decoder, not a prediction to score.
+        durations = {cid: sum(sqa.utt2dur[u] for u in utts) for cid, utts in sqa.contexts.items()
+                     if all(u in sqa.utt2dur for u in utts)}
+    predictions = read_predictions(args.predictions, by_id, durations)
     asr_path: Path | None = None
     if args.asr_text is None:
         if (data / "text.asr").is_file():

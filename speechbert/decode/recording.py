@@ -30,7 +30,7 @@ from speechbert.align.aligner import Aligner
 from speechbert.asr.ctc import recognize
 from speechbert.audio.cmvn import GlobalCMVN
 from speechbert.audio.features import FeatureConfig, FeatureExtractor
-from speechbert.audio.wav_io import resample
+from speechbert.audio.wav_io import resample, wav_truncation
 from speechbert.decode.span_qa import DecodeOptions, decode_questions
 from speechbert.tasks.input_pipeline import InputPipeline
 from speechbert.errors import ConfigError, DataError
@@ -71,6 +71,9 @@ def read_recording(path: str | Path) -> Recording:
     path = Path(path)
     if not path.is_file():
         raise DataError("no such audio file", path)
+    truncated = wav_truncation(path)
+    if truncated:
+        raise DataError(f"truncated audio: {truncated}", path)
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
@@ -88,6 +91,9 @@ def write_clip(path: str | Path, rec: Recording, start: float, end: float) -> fl
     """Write ``rec`` from ``start`` to ``end`` seconds to ``path`` (format from its suffix); returns
     the clip's duration."""
     path = Path(path)
+    if not path.parent.is_dir():
+        # A typo in the directory must not create a tree of directories (even at /).
+        raise ConfigError(f"{path}: the directory {path.parent} does not exist")
     fmt = path.suffix.lstrip(".").upper()
     if fmt not in soundfile.available_formats():
         raise ConfigError(f"{path}: unknown audio format {path.suffix!r} (use .wav or .flac)")
@@ -389,6 +395,17 @@ def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], 
         source = "asr"
     if not seg.words:
         raise DataError("no word was recognised in the recording: nothing to answer from", recs[0].path)
+    limit = setup.pipeline.settings.max_question_len
+    if limit is not None:
+        from speechbert.tasks.common import load_vocab_file
+
+        n_pieces = len(load_vocab_file(setup.pipeline.vocab_path()).text_ids(q))
+        if n_pieces > int(limit):
+            # The model reads the first max_question_len pieces, as in training; say so.
+            note = (f"the question has {n_pieces} WordPieces; the model reads the first {limit} "
+                    "(max_question_len of its training)")
+            logger.warning("%s", note)
+            notes.append(note)
     questions = [{"id": "question", "context_id": CONTEXT_ID, "question": q}]
     records = decode_questions(setup.model, setup.margs, setup.pipeline, seg.corpus, questions, opts, source,
                                setup.device)

@@ -68,3 +68,23 @@ def _atomic_path(path: Path) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_orphaned_temps(directory: str | Path) -> list[Path]:
+    """Remove the temporary files an atomic writer left in ``directory`` when it was killed.
+
+    They are named ``.<final name>.<random>.tmp`` (hidden, so listings and globs of the real
+    outputs never see them) and would otherwise stay forever: a killed checkpoint write leaves a
+    whole model's worth. Call it where a stage starts, when nothing else writes there. Returns
+    the files removed.
+    """
+    directory = Path(directory)
+    removed = []
+    if not directory.is_dir():
+        return removed
+    for p in sorted(directory.iterdir()):
+        if p.name.startswith(".") and p.name.endswith(".tmp") and p.name.count(".") >= 3 and p.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
+    return removed

@@ -15,7 +15,8 @@ from speechbert.io.atomic import atomic_open
 from speechbert.io.text_lines import iter_utf8_lines
 
 # Characters that would break a key when it is passed through a shell or used as a path part.
-_BAD_KEY = re.compile(r"""[\s'"`$&|;<>()\\*?!{}\[\]#~]""")
+# "/" too: keys become file names (a wav per sentence, ...), and "../x" must not escape its directory.
+_BAD_KEY = re.compile(r"""[\s'"`$&|;<>()\\*?!{}\[\]#~/]""")
 
 
 def check_key(key: str) -> str | None:
@@ -24,7 +25,8 @@ def check_key(key: str) -> str | None:
         return "empty key"
     bad = _BAD_KEY.search(key)
     if bad:
-        return f"key {key!r} contains {bad.group(0)!r} (whitespace and shell metacharacters are not allowed)"
+        return (f"key {key!r} contains {bad.group(0)!r} (whitespace, '/' and shell metacharacters are not "
+                "allowed)")
     return None
 
 
@@ -48,6 +50,9 @@ def iter_table(path: str | Path, *, require_sorted: bool = True,
         if not line.endswith("\n"):
             raise DataError("last line has no trailing newline", path, lineno)
         line = line.rstrip("\n")
+        if line.endswith("\r"):
+            # The shell validator refuses it too: a CRLF file would give values ending in \r.
+            raise DataError("Windows line ending (\\r); convert the file with dos2unix", path, lineno)
         if not line.strip():
             raise DataError("empty line", path, lineno)
         parts = line.split(maxsplit=1)

@@ -82,6 +82,14 @@ def parse_prediction(obj: Any, path: Path, lineno: int) -> Prediction:
         raise DataError("field 'context_id' must be a string", path, lineno, key=qid)
     start = _number_or_none(obj, "start", path, lineno)
     end = _number_or_none(obj, "end", path, lineno)
+    if (start is None) != (end is None):
+        raise DataError(f"fields 'start' and 'end' must both be numbers or both null, got {start!r} and {end!r}",
+                        path, lineno, key=qid)
+    if start is not None and end is not None:
+        if start < 0:
+            raise DataError(f"negative start time {start}", path, lineno, key=qid)
+        if start > end:
+            raise DataError(f"start {start} is after end {end}", path, lineno, key=qid)
     words = obj.get("words")
     if isinstance(words, list):
         if not all(isinstance(w, str) for w in words):
@@ -96,18 +104,24 @@ def parse_prediction(obj: Any, path: Path, lineno: int) -> Prediction:
                 or not all(isinstance(x, int) and not isinstance(x, bool) for x in span)):
             raise DataError(f"field 'word_span' must be [first, last] integers, got {span!r}",
                             path, lineno, key=qid)
+        if span[0] < 0 or span[0] > span[1]:
+            raise DataError(f"field 'word_span' {span!r} must have 0 <= first <= last", path, lineno, key=qid)
         word_span = (span[0], span[1])
     score = _number_or_none(obj, "score", path, lineno)
     return Prediction(qid, cid, start, end, words, word_span, score, lineno)
 
 
-def read_predictions(path: str | Path, questions: Mapping[str, Mapping[str, Any]]) -> dict[str, Prediction]:
+def read_predictions(path: str | Path, questions: Mapping[str, Mapping[str, Any]],
+                     passage_durations: Mapping[str, float] | None = None,
+                     time_tolerance: float = 0.05) -> dict[str, Prediction]:
     """Read ``predictions.jsonl`` into ``{question id: Prediction}``.
 
     Args:
         path: the predictions file.
         questions: ``{question id: question}`` of the data set; a prediction must name one of
             them, and its ``context_id`` (when given) must be that question's.
+        passage_durations: ``{context id: seconds}``; a predicted end later than its passage's
+            end (by more than ``time_tolerance``) is an error.
 
     Raises:
         DataError: naming the file and line of a malformed line, an unknown question id, a
@@ -127,6 +141,11 @@ def read_predictions(path: str | Path, questions: Mapping[str, Mapping[str, Any]
         if pred.id in out:
             raise DataError(f"duplicate prediction for question {pred.id!r} "
                             f"(first on line {out[pred.id].line})", path, lineno)
+        if passage_durations is not None and pred.end is not None:
+            dur = passage_durations.get(q["context_id"])
+            if dur is not None and pred.end > dur + time_tolerance:
+                raise DataError(f"question {pred.id!r}: end time {pred.end} s is past the end of its passage "
+                                f"({dur:.3f} s)", path, lineno)
         out[pred.id] = pred
     return out
 

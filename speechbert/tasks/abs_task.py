@@ -74,6 +74,8 @@ class AbsTask(ABC):
 
     #: short name of the task, used in the parser description and logs (e.g. ``"finetune"``)
     name: str = "task"
+    #: the entry point's name in errors and logs (``finetune: error: ...``); default: ``name``
+    prog: str | None = None
 
     @classmethod
     @abstractmethod
@@ -122,7 +124,7 @@ class AbsTask(ABC):
         """The full parser: common options, trainer options, then the task's options."""
         from speechbert.train.options import add_trainer_arguments
 
-        parser = get_base_parser(f"Train the {cls.name} task with the speechbert trainer")
+        parser = get_base_parser(f"Train the {cls.name} task with the speechbert trainer", prog=cls.prog or cls.name)
         add_trainer_arguments(parser)
         cls.add_task_arguments(parser)
         return parser

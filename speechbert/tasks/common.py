@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import torch
 import yaml
+from torch.utils.data import Dataset
 
 from speechbert.bin.cli import ArgumentParser, str2bool
 from speechbert.errors import ConfigError
@@ -99,11 +100,13 @@ def add_bert_arguments(parser: ArgumentParser, inherit: bool = False) -> None:
 
 
 def add_corpus_arguments(parser: ArgumentParser, splits: Sequence[str] = ("train", "valid"),
-                         with_ctm: bool = True, inherit: bool = False) -> None:
+                         with_ctm: bool = True, inherit: bool = False, extra_train: bool = False) -> None:
     """``--<split>_data/_dump/_ctm`` for each split, ``--cmvn``, ``--frame_pooling``, ``--max_word_frames``.
 
     With ``inherit`` the two frame options default to the initialising experiment's values
-    (the audio encoder must see frames prepared the way it was trained on).
+    (the audio encoder must see frames prepared the way it was trained on). With ``extra_train``,
+    ``--extra_train_data/_dump/_ctm`` add training sets read like ``--train_*`` (features of the
+    same type, the same CMVN): the pre-training data of stages 5 and 6.
     """
     a = parser.add_argument
     for split in splits:
@@ -113,6 +116,11 @@ def add_corpus_arguments(parser: ArgumentParser, splits: Sequence[str] = ("train
         if with_ctm:
             a(f"--{split}_ctm", default=None, help=f"{split} word alignment (exp/align/<set>/word.ctm)")
     a("--cmvn", default=None, help="global CMVN stats of the training set (dump/<train>/cmvn.ark); none: raw features")
+    if extra_train:
+        a("--extra_train_data", nargs="*", default=[],
+          help="more training sets, e.g. LibriSpeech data dirs (speech + transcripts, no questions)")
+        a("--extra_train_dump", nargs="*", default=[], help="their feature directories, in the same order")
+        a("--extra_train_ctm", nargs="*", default=[], help="their word CTMs, in the same order")
     suffix = " (default: from the initialising experiment's config.yaml)" if inherit else ""
     a("--frame_pooling", type=int, default=None if inherit else 1,
       help="average every K consecutive frames of a spoken word into one (1: keep every frame)" + suffix)
@@ -241,6 +249,39 @@ def load_corpus(args: argparse.Namespace, split: str, train: bool = True, modali
         raise ConfigError(f"--{split}_data is set but --{split}_dump is not")
     ctm = getattr(args, f"{split}_ctm", None)
     return pipeline_for_args(args, modality, windows).corpus(data, dump, ctm, train=train)
+
+
+def extra_train_sets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """``(data, dump, ctm)`` of every ``--extra_train_*`` set (validated: one of each per set)."""
+    data = list(getattr(args, "extra_train_data", None) or [])
+    dump = list(getattr(args, "extra_train_dump", None) or [])
+    ctm = list(getattr(args, "extra_train_ctm", None) or [])
+    if not (len(data) == len(dump) == len(ctm)):
+        raise ConfigError(f"--extra_train_data, --extra_train_dump and --extra_train_ctm must name one entry per "
+                          f"set; got {len(data)}, {len(dump)} and {len(ctm)}")
+    return list(zip(data, dump, ctm))
+
+
+def training_corpora(args: argparse.Namespace) -> list[SpokenCorpus]:
+    """The training corpus of ``--train_*`` followed by those of ``--extra_train_*``, each cut by the
+    run's input pipeline (so they must have the training features' type)."""
+    main = load_corpus(args, "train")
+    assert main is not None
+    pipeline = pipeline_for_args(args, "audio")
+    return [main] + [pipeline.corpus(d, u, c, train=True) for d, u, c in extra_train_sets(args)]
+
+
+class ConcatWithLengths(torch.utils.data.ConcatDataset):
+    """Data sets one after the other, with their ``lengths`` (one cost per example) joined."""
+
+    def __init__(self, datasets: Sequence[Dataset]) -> None:
+        super().__init__(datasets)
+        self.lengths = [int(n) for d in datasets for n in d.lengths]  # type: ignore[attr-defined]
+
+
+def concat_datasets(datasets: Sequence[Dataset]) -> Dataset:
+    """The one data set of ``datasets`` (itself if there is only one)."""
+    return datasets[0] if len(datasets) == 1 else ConcatWithLengths(datasets)
 
 
 def pad_feats(mats: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

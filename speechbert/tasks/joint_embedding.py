@@ -35,8 +35,9 @@ from speechbert.bin.cli import ArgumentParser
 from speechbert.errors import ConfigError, DataError
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
-                                     add_corpus_arguments, build_audio_encoder, load_corpus, load_vocab, pad_feats,
-                                     pad_ids, pipeline_for_args, read_bert)
+                                     add_corpus_arguments, build_audio_encoder, concat_datasets, load_corpus,
+                                     load_vocab, pad_feats, pad_ids, pipeline_for_args, read_bert,
+                                     training_corpora)
 from speechbert.tasks.word_segments import SpokenCorpus, read_passages
 
 logger = logging.getLogger(__name__)
@@ -181,11 +182,12 @@ class JointEmbeddingTask(AbsTask):
     """Stage 5: train the audio word encoder into BERT's input-embedding space."""
 
     name = "joint_embedding"
+    prog = "joint_embed_train"  # speechbert.bin.joint_embed_train
 
     @classmethod
     def add_task_arguments(cls, parser: ArgumentParser) -> None:
         add_bert_arguments(parser)
-        add_corpus_arguments(parser)
+        add_corpus_arguments(parser, extra_train=True)
         add_audio_encoder_arguments(parser, inherit=False)
         a = parser.add_argument
         a("--feat_dim", type=int, default=None, help="feature dimension (default: from the training features)")
@@ -213,10 +215,13 @@ class JointEmbeddingTask(AbsTask):
 
     @classmethod
     def build_dataset(cls, args: argparse.Namespace, split: str) -> Dataset | None:
+        vocab = load_vocab(args.bert_dir)
+        if split == "train":
+            return concat_datasets([SpokenWordDataset(c, vocab, args.max_pieces) for c in training_corpora(args)])
         corpus = load_corpus(args, split)
         if corpus is None:
             return None
-        return SpokenWordDataset(corpus, load_vocab(args.bert_dir), args.max_pieces)
+        return SpokenWordDataset(corpus, vocab, args.max_pieces)
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[[list], dict]:

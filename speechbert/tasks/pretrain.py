@@ -42,8 +42,8 @@ from speechbert.errors import ConfigError, DataError
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
                                      AWE_OPTIONS, add_corpus_arguments, build_audio_encoder, inherit_model_options,
-                                     load_corpus, load_vocab, pad_ids, pipeline_for_args,
-                                     read_bert)
+                                     concat_datasets, load_corpus, load_vocab, pad_ids,
+                                     pipeline_for_args, read_bert, training_corpora)
 from speechbert.tasks.joint_embedding import feat_dim_of
 from speechbert.tasks.mixed_inputs import MixedEncoder, collate_mixed
 from speechbert.tasks.span_decoding import make_windows
@@ -175,7 +175,7 @@ class CrossModalMLM(nn.Module):
 
 
 class PretrainDataset(Dataset):
-    """Sequences of every kind in ``inputs`` for every window of every fully aligned passage."""
+    """Sequences of every kind in ``inputs`` for every fully aligned window of every passage."""
 
     def __init__(self, corpus: SpokenCorpus, vocab: PieceVocab, inputs: list[str], max_seq_len: int,
                  window_words: int, window_stride: int, max_pieces: int = 8) -> None:
@@ -191,17 +191,20 @@ class PretrainDataset(Dataset):
         skipped = 0
         window_words = min(window_words, max_seq_len - 2)
         for cid, seg in corpus.segments.items():
-            if not seg.complete:
-                skipped += 1
-                continue
             words = seg.passage.words
+            has_segment = seg.frames[:, 1] > seg.frames[:, 0]
             for s, e in make_windows(len(words), window_words, min(window_stride, window_words)):
+                # Word positions matter, so a window with an unaligned word is left out; the rest of
+                # its passage is kept (a LibriSpeech "passage" is a whole chapter).
+                if not bool(np.all(has_segment[s:e])):
+                    skipped += 1
+                    continue
                 for kind in inputs:
                     length = len(self._sequence_ids(cid, s, e, kind)[0])
                     self.items.append((cid, s, e, kind))
                     self.lengths.append(length)
         if skipped:
-            logger.warning("pre-training: skipped %d passage(s) with unaligned utterances", skipped)
+            logger.warning("pre-training: skipped %d window(s) with words of unaligned utterances", skipped)
         if not self.items:
             raise DataError("no fully aligned passage to pre-train on")
 
@@ -282,11 +285,12 @@ class PretrainTask(AbsTask):
     """Stage 6: cross-modal MLM pre-training."""
 
     name = "pretrain"
+    prog = "pretrain"  # speechbert.bin.pretrain
 
     @classmethod
     def add_task_arguments(cls, parser: ArgumentParser) -> None:
         add_bert_arguments(parser)
-        add_corpus_arguments(parser, inherit=True)
+        add_corpus_arguments(parser, inherit=True, extra_train=True)
         add_audio_encoder_arguments(parser, inherit=True)
         a = parser.add_argument
         a("--feat_dim", type=int, default=None, help="feature dimension (default: from the training features)")
@@ -330,11 +334,12 @@ class PretrainTask(AbsTask):
     @classmethod
     def build_dataset(cls, args: argparse.Namespace, split: str) -> Dataset | None:
         cls._resolve(args)
-        corpus = load_corpus(args, split)
-        if corpus is None:
+        corpora = training_corpora(args) if split == "train" else [load_corpus(args, split)]
+        if corpora[0] is None:
             return None
-        return PretrainDataset(corpus, load_vocab(args.bert_dir), list(args.pretrain_inputs), args.max_seq_len,
-                               args.window_words, args.window_stride, args.max_pieces)
+        return concat_datasets([PretrainDataset(c, load_vocab(args.bert_dir), list(args.pretrain_inputs),
+                                                args.max_seq_len, args.window_words, args.window_stride,
+                                                args.max_pieces) for c in corpora])
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[[list], dict]:

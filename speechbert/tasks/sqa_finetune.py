@@ -382,6 +382,7 @@ class SQATask(AbsTask):
     """Stage 7: fine-tune on SQA (audio passages), or train the cascade's text QA model."""
 
     name = "sqa_finetune"
+    prog = "finetune"  # speechbert.bin.finetune
     _eval_sets: dict[tuple, SQADataset] = {}
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import pickle
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -90,6 +91,12 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise DataError("model file does not exist", path) from None
+    except pickle.UnpicklingError as e:
+        from speechbert.train.checkpoint import unpickler_detail
+
+        # Never pass on torch's advice to load with weights_only=False.
+        raise DataError(f"not a model file of tensors, or damaged ({unpickler_detail(str(e))}); it is never "
+                        "unpickled unsafely", path) from None
     except Exception as e:  # noqa: BLE001 - torch raises many types for damaged files
         raise DataError(f"cannot read model file (corrupt or truncated?): {type(e).__name__}: {e}", path) from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):

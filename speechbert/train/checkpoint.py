@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -56,6 +57,10 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
         raise
 
 
+#: key of the in-memory state returned by :func:`load_resume_checkpoint`: the file it was read from
+LOADED_FROM = "loaded_from"
+
+
 def previous_path(path: str | Path) -> Path:
     """``checkpoint.pt`` -> ``checkpoint.prev.pt``."""
     path = Path(path)
@@ -78,12 +83,31 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise TrainingError(f"{path}: checkpoint does not exist") from None
+    except pickle.UnpicklingError as e:
+        # torch's message advises weights_only=False, i.e. running whatever the file holds: never
+        # repeat that. Keep only its diagnosis.
+        detail = unpickler_detail(str(e))
+        if "unsupported global" in detail.lower():
+            raise TrainingError(f"{path}: not a speechbert trainer checkpoint: it holds Python objects other than "
+                                f"tensors and plain containers ({detail}); such files are never unpickled "
+                                "(remove or rename it)") from None
+        raise TrainingError(f"{path}: cannot read checkpoint (corrupt or truncated?): {detail}") from None
     except Exception as e:  # noqa: BLE001 - torch raises many types for damaged files
         raise TrainingError(f"{path}: cannot read checkpoint (corrupt or truncated?): "
                             f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise TrainingError(f"{path}: not a speechbert trainer checkpoint (format {CHECKPOINT_FORMAT!r})")
     return state
+
+
+def unpickler_detail(message: str) -> str:
+    """The diagnosis line of torch's weights-only unpickling error (without its advice)."""
+    lines = [x.strip() for x in message.splitlines() if x.strip()]
+    for k, line in enumerate(lines):
+        if "WeightsUnpickler error" in line:
+            rest = line.split("WeightsUnpickler error:", 1)[1].strip()
+            return rest or (lines[k + 1] if k + 1 < len(lines) else "unreadable pickle")
+    return "unreadable pickle"
 
 
 def load_resume_checkpoint(path: str | Path) -> dict[str, Any] | None:
@@ -99,7 +123,9 @@ def load_resume_checkpoint(path: str | Path) -> dict[str, Any] | None:
     error: TrainingError | None = None
     if path.exists():
         try:
-            return read_checkpoint(path)
+            state = read_checkpoint(path)
+            state[LOADED_FROM] = str(path)
+            return state
         except TrainingError as e:
             error = e
     if prev.exists():
@@ -116,6 +142,7 @@ def load_resume_checkpoint(path: str | Path) -> dict[str, Any] | None:
                             error, prev, corrupt)
         else:
             logging.warning("%s is missing; resuming from the previous checkpoint %s", path, prev)
+        state[LOADED_FROM] = str(prev)
         return state
     assert error is not None
     raise TrainingError(f"{error}; no previous checkpoint {prev} to fall back to "

@@ -23,11 +23,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from speechbert.bin.cli import local_rank_prefix, seed_everything, setup_logging
 from speechbert.errors import ConfigError
-from speechbert.io.atomic import atomic_open
+from speechbert.io.atomic import atomic_open, remove_orphaned_temps
 from speechbert.train.average import (SNAPSHOT_RE, METRICS_FILE, average_checkpoints, load_state_dict,
                                       snapshot_epoch)
 from speechbert.train.batch_sampler import BucketBatchSampler
-from speechbert.train.checkpoint import get_rng_state, load_resume_checkpoint, save_checkpoint, set_rng_state
+from speechbert.train.checkpoint import LOADED_FROM, get_rng_state, load_resume_checkpoint, save_checkpoint, set_rng_state
 from speechbert.train.distributed import (DistContext, all_gather_objects, all_reduce_sum, barrier,
                                           destroy_distributed, init_distributed)
 from speechbert.train.errors import TrainingError
@@ -262,8 +262,8 @@ class Trainer:
             logging.warning("%s was written by %d processes, this run has %d: random generators of rank 0 "
                             "are restored on every process", path, len(rng), self.ctx.world_size)
         set_rng_state(rng[self.ctx.rank] if len(rng) == self.ctx.world_size else rng[0])
-        logging.info("resumed from %s: epoch %d, batch %d, %d updates done", path, self.epoch, self.batch_pos,
-                     self.step)
+        logging.info("resumed from %s: epoch %d, batch %d, %d updates done", state.get(LOADED_FROM, path),
+                     self.epoch, self.batch_pos, self.step)
 
     def _write_config(self) -> None:
         path = self.out / "config.yaml"
@@ -324,6 +324,10 @@ class Trainer:
         """Train until max_epoch / max_steps, then write model.avg.pt."""
         if self.ctx.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
+            orphans = remove_orphaned_temps(self.out)
+            if orphans:
+                logging.warning("removed %d temporary file(s) of an interrupted earlier run: %s", len(orphans),
+                                " ".join(p.name for p in orphans))
             if self.step == 0 and self.batch_pos == 0 and self.epoch == 1:
                 self._remove_stale_outputs()
             self._write_config()

@@ -15,7 +15,7 @@ Exit status: 0 when every selected stage is identical, 1 when something differs,
 
 Comparison rules (see doc/reproducibility.md):
 
-* log files are skipped: ``*.log``, anything under a ``log/`` directory, tensorboard event files;
+* log files are skipped: ``*.log`` (and ``*.log.N`` rotations), anything under a ``log/`` directory, tensorboard event files;
 * ``RESULTS.md`` is compared without its ``- date:`` line;
 * torch files (``*.pt``, ``*.best``, ``snapshot.ep.*``, ``checkpoint*.pt``) are loaded with
   ``torch.load(weights_only=True)`` and compared value by value (``torch.equal`` for tensors):
@@ -60,7 +60,7 @@ ALL_STAGES = tuple(sorted({s for s, _, _ in STAGE_RULES}))
 TOP_LEVEL = ("data", "db", "dump", "exp", "RESULTS.md")
 
 TORCH_PATTERNS = ("*.pt", "*.best", "snapshot.ep.*", "checkpoint*.pt")
-LOG_PATTERNS = ("*.log", "events.out.tfevents.*")
+LOG_PATTERNS = ("*.log", "*.log.[0-9]*", "events.out.tfevents.*")  # .log.N: earlier attempts (sqa.sh)
 PLACEHOLDER = b"<RUN_DIR>"
 # Bytes files larger than this are compared in chunks, without path substitution.
 WHOLE_FILE_LIMIT = 256 * 1024 * 1024

@@ -114,3 +114,38 @@ teardown() { remove_tmp_dir; }
   assert_status 1
   assert_output_contains "invalid option --extra"
 }
+
+@test "a tab between key and text keeps the utterance (Kaldi's fix keeps it too)" {
+  sed -i '1s/ /\t/' data/text
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 0
+  assert_output_contains "kept 7 of 7 utterances"
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 0
+}
+
+@test "fix fails when the repaired directory would still fail validation (Kaldi's fix fails too)" {
+  # speakers s1 and s10: utt2spk cannot be sorted by utterance and by speaker at once
+  mkdir -p bad
+  printf 's10_1 hello\ns1_1 world\n' > bad/text
+  printf 's10_1 s10\ns1_1 s1\n' > bad/utt2spk
+  printf 's1 s1_1\ns10 s10_1\n' > bad/spk2utt
+  run "${UTILS}/fix_data_dir.sh" bad
+  assert_status 1
+  assert_output_contains "the repaired directory still fails validation"
+  assert_output_contains "utt2spk is not in sorted order when sorted first on speaker-id"
+}
+
+@test "a last line without a newline is repaired by fix (validate still reports it)" {
+  printf '%s' "$(cat data/text)" > t && mv t data/text
+  printf '%s' "$(cat data/questions.jsonl)" > q && mv q data/questions.jsonl
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 1
+  assert_output_contains "the last line does not end with a newline"
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 0
+  assert_output_contains "data/text:7: no newline at the end (added)"
+  assert_output_contains "kept 7 of 7 utterances"
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 0
+}

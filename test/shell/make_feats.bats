@@ -53,3 +53,12 @@ teardown() {
     [ "$status" -ne 0 ]
     [[ "$output" == *"invalid option --no_such_option"* ]]
 }
+
+@test "make_feats.sh removes the hidden temporary files a killed run left" {
+    mkdir -p dump/x
+    head -c 1000 /dev/zero > dump/x/.feats.1.ark.k2j4h1.tmp
+    touch dump/x/.utt2num_frames.q9.tmp dump/x/keep.me
+    run steps/make_feats.sh --nj 2 --feats_config conf/fbank.yaml data/x dump/x
+    [ "$status" -eq 0 ]
+    [ -z "$(find dump/x -maxdepth 1 -name '.*.tmp')" ] && [ -f dump/x/keep.me ]
+}

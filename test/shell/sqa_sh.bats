@@ -123,3 +123,46 @@ refute_grep() {
   assert_status 1
   assert_output_contains "data/train/wav.scp is missing (run stage 1, data preparation, first)"
 }
+
+@test "sqa.sh --pretrain_sets: features, alignment and stages 5-6 read them; fine-tuning does not" {
+  for x in train dev test ls_a ls_b; do mkdir -p "data/${x}" && echo "${x}-1 /audio/${x}-1.wav" > "data/${x}/wav.scp"; done
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 2 --stop_stage 7 --skip_stages 3 --pretrain_sets "ls_a ls_b"
+  assert_status 0
+  grep -q -- "steps/make_feats.sh .* data/ls_b dump/ls_b" "${TMP_DIR}/calls.log"
+  grep -q -- "steps/align.sh .* data/ls_a dump/ls_a exp/ctc_aligner exp/align/ls_a" "${TMP_DIR}/calls.log"
+  refute_grep "asr_transcribe .*data/ls_a" "${TMP_DIR}/calls.log"
+  local extra="--extra_train_data data/ls_a data/ls_b --extra_train_dump dump/ls_a dump/ls_b --extra_train_ctm exp/align/ls_a/word.ctm exp/align/ls_b/word.ctm"
+  grep -q -- "speechbert.bin.joint_embed_train .*${extra}" "${TMP_DIR}/calls.log"
+  grep -q -- "speechbert.bin.pretrain .*${extra} --init_audio_encoder" "${TMP_DIR}/calls.log"
+  refute_grep "speechbert.bin.finetune .*extra_train" "${TMP_DIR}/calls.log"
+}
+
+@test "sqa.sh refuses stage selections that would run nothing or are not numbers" {
+  local args=(--python "${TMP_DIR}/stub" --bert_dir bert)
+  run ./sqa.sh "${args[@]}" --stage 5 --stop_stage 3
+  assert_status 2
+  assert_output_contains "--stage 5 is after --stop_stage 3: nothing would run"
+  run ./sqa.sh "${args[@]}" --stage 11
+  assert_status 2
+  assert_output_contains "--stage 11: the stages are 1 to 10"
+  run ./sqa.sh "${args[@]}" --stage three
+  assert_status 2
+  assert_output_contains "--stage must be a stage number, got 'three'"
+  refute_grep "line [0-9]*:" <(echo "${output}")  # no bash errors on the way
+  run ./sqa.sh "${args[@]}" --stage 10 --skip_stages "x y"
+  assert_status 2
+  assert_output_contains "--skip_stages 'x y': 'x' is not a stage number (1 to 10)"
+  [ ! -e "${TMP_DIR}/calls.log" ]
+}
+
+@test "sqa.sh keeps the logs of earlier training attempts as train.log.1, .2, ..." {
+  mkdir -p exp/finetune
+  echo attempt1 > exp/finetune/train.log
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 7 --stop_stage 7
+  assert_status 0
+  [ "$(cat exp/finetune/train.log.1)" = attempt1 ]
+  echo attempt2 > exp/finetune/train.log
+  run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 7 --stop_stage 7
+  [ "$(cat exp/finetune/train.log.1)" = attempt2 ] && [ "$(cat exp/finetune/train.log.2)" = attempt1 ]
+  grep -q "speechbert.bin.finetune" exp/finetune/train.log  # the new attempt's own log
+}

@@ -94,6 +94,7 @@ validate() {
 }
 
 @test "text must be printable UTF-8 (--non-print allows control characters)" {
+  rm data/questions.jsonl  # their answers are in the text changed here
   printf 'test-0000-0000-000 caf\xc3\xa9 ok\n' > t
   tail -n +2 data/text >> t
   cp t data/text
@@ -183,4 +184,50 @@ validate() {
   assert_status 1
   assert_output_contains "unknown option --no-such-thing"
   assert_output_contains "Usage:"
+}
+
+@test "questions: an empty question or an answer that is not at its char_start is an error" {
+  validate
+  assert_status 0
+  cp data/questions.jsonl q.orig
+  sed -i '1s/"question": "what sentence"/"question": "  "/' data/questions.jsonl
+  validate
+  assert_status 1
+  assert_output_contains "data/questions.jsonl:1: question 'q1': no question text"
+  cp q.orig data/questions.jsonl
+  sed -i '1s/"char_start": 0/"char_start": 4/' data/questions.jsonl
+  validate
+  assert_status 1
+  assert_output_contains "data/questions.jsonl:1: question 'q1': answers[0] 'the sentence' is not at char_start 4 of its passage (found 'sentence 000')"
+  cp q.orig data/questions.jsonl
+  sed -i '1s/"char_start": 0/"char_start": 9999/' data/questions.jsonl
+  validate
+  assert_status 1
+  assert_output_contains "answers[0].char_start 9999 is outside its passage of"
+}
+
+@test "questions: answers with non-ASCII text are located by characters, as Python does" {
+  printf 'test-0000-0000-000 the caf\xc3\xa9 is open\n' > t
+  tail -n +2 data/text >> t
+  cp t data/text
+  printf '{"id": "q1", "context_id": "test-0000-0000", "question": "what is open", "answers": [{"text": "is open", "char_start": 9}]}\n' > data/questions.jsonl
+  validate
+  assert_status 0
+}
+
+@test "a tab between key and text is whitespace, as for Kaldi (not a control character)" {
+  sed -i '1s/ /\t/' data/text
+  validate
+  assert_status 0
+  sed -i '1s/sentence/sen\x01tence/' data/text
+  validate
+  assert_status 1
+  assert_output_contains "text contains a control character"
+}
+
+@test "a key with '/' (a path that could escape its directory) is refused" {
+  sed -i '1s/^test-0000-0000-000/..\/..\/x/' data/text
+  validate
+  assert_status 1
+  assert_output_contains "contains the character '/'"
 }

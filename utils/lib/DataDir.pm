@@ -75,13 +75,15 @@ sub dir_files {
 # Characters a key must not contain: whitespace and shell metacharacters.
 sub bad_key_char {
   my ($key) = @_;
-  return $1 if $key =~ /([\s|&;<>()\$`\\"'*?\[\]#~{}!])/;
+  # '/' too: keys name files (wavs, archives), and "../x" must never write outside its directory.
+  return $1 if $key =~ m{([\s|&;<>()\$`\\"'*?\[\]#~{}!/])};
   return undef;
 }
 
-# Reads a file as raw lines (without "\n"). Dies if the last line lacks its newline.
+# Reads the lines of $path without their newlines. A last line without a newline is an error,
+# unless repair_newline => 1 (then it is read as if it had one; counted in $opt{stats}).
 sub read_lines {
-  my ($path) = @_;
+  my ($path, %opt) = @_;
   open(my $fh, '<:raw', $path) or die "cannot read $path: $!\n";
   my @lines;
   my $missing_newline = 0;
@@ -90,8 +92,12 @@ sub read_lines {
     push @lines, $line;
   }
   close $fh;
-  die "$path:" . scalar(@lines) . ": the last line does not end with a newline\n"
-    if $missing_newline;
+  if ($missing_newline) {
+    die "$path:" . scalar(@lines) . ": the last line does not end with a newline\n"
+      unless $opt{repair_newline};
+    push @{$opt{stats}{no_newline}}, "$path:" . scalar(@lines) . ": no newline at the end (added)"
+      if $opt{stats};
+  }
   return \@lines;
 }
 
@@ -138,7 +144,9 @@ sub check_line {
   if ($opt{utf8}) {
     my $copy = $line;
     return ($key, 'text is not valid UTF-8') unless utf8::decode($copy);
-    return ($key, 'text contains a control character') if $opt{printable} && $copy =~ /\p{Cc}/;
+    # A tab is whitespace (a field separator), as for Kaldi and the Python readers; other
+    # control characters are not text.
+    return ($key, 'text contains a control character') if $opt{printable} && $copy =~ /[^\t\P{Cc}]/;
   }
   return ($key, undef);
 }
@@ -149,7 +157,7 @@ sub check_line {
 #   utf8 => 1: lines must be valid UTF-8; printable => 1: and without control characters
 sub read_table {
   my ($path, $name, %opt) = @_;
-  my $lines = read_lines($path);
+  my $lines = read_lines($path, repair_newline => !$opt{strict}, stats => $opt{stats});
   my @rows;
   my %seen;
   my $prev;
@@ -202,7 +210,7 @@ sub context_table {
   return [map { [$_->{key}, [split ' ', $_->{rest}], $_->{lineno}] } @$rows];
 }
 
-# Reads questions.jsonl as [ [raw line, context_id or undef, error or undef, lineno] ].
+# Reads questions.jsonl as [ [raw line, context_id or undef, error or undef, lineno, id, object] ].
 sub question_lines {
   my ($path) = @_;
   require JSON::PP;
@@ -227,7 +235,7 @@ sub question_lines {
       }
     }
     push @out, [$line, ($err ? undef : $obj->{context_id}), $err, $i + 1,
-      ($err ? undef : $obj->{id})];
+      ($err ? undef : $obj->{id}), ($err ? undef : $obj)];
   }
   return \@out;
 }

@@ -157,14 +157,17 @@ sub validate {
   }
   if (-f "$dir/questions.jsonl") {
     my %ids;
+    my $passages = passage_texts($dir);
     for my $q (@{DataDir::question_lines("$dir/questions.jsonl")}) {
-      my ($line, $cid, $err, $lineno, $id) = @$q;
-      die "$dir/questions.jsonl:$lineno: $err\n" if $err;
-      die "$dir/questions.jsonl:$lineno: context '$cid' is not in $dir/contexts\n"
+      my ($line, $cid, $err, $lineno, $id, $obj) = @$q;
+      my $where = "$dir/questions.jsonl:$lineno";
+      die "$where: $err\n" if $err;
+      die "$where: context '$cid' is not in $dir/contexts\n"
         if -f "$dir/contexts" && !$contexts{$cid};
-      die "$dir/questions.jsonl:$lineno: duplicate question id '$id' (first on line $ids{$id})\n"
+      die "$where: duplicate question id '$id' (first on line $ids{$id})\n"
         if $ids{$id};
       $ids{$id} = $lineno;
+      check_question($where, $id, $obj, $passages->{$cid});
     }
   }
   if (-f "$dir/oracle.ctm") {
@@ -224,6 +227,7 @@ sub fix {
       next unless $s{$kind};
       push @notes, scalar(@{$s{$kind}}) . " $kind line(s) removed from $f (first: $s{$kind}[0])";
     }
+    push @notes, $s{no_newline}[0] if $s{no_newline};
     next if grep { $_ eq $f } @optional;
     $all{$_->{key}}++ for @{$clean{$f}};
   }
@@ -283,10 +287,12 @@ sub fix {
     } elsif ($f eq 'wav.scp') {
       write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
     } elsif ($f eq 'oracle.ctm') {
-      my $lines = read_lines("$dir/$f");
+      my $lines = read_lines("$dir/$f", repair_newline => 1);
       my @i = sort { (split ' ', $lines->[$a])[0] cmp (split ' ', $lines->[$b])[0] || $a <=> $b }
         0 .. $#$lines;
       write_lines("$tmp/$f", [map { $lines->[$_] } @i]);
+    } elsif ($f eq 'questions.jsonl') {
+      write_lines("$tmp/$f", read_lines("$dir/$f", repair_newline => 1));
     } else {
       copy("$dir/$f", "$tmp/$f") or die "cannot copy $dir/$f: $!\n";
     }
@@ -305,6 +311,14 @@ sub fix {
   note("kept $r->{questions_kept} of $r->{questions_total} questions")
     if defined $r->{questions_total};
   note("old files are kept in $backup");
+  # What fix cannot repair (e.g. speaker ids that are not prefixes of their utterance ids, so
+  # utt2spk cannot be sorted both ways) must not pass for a repaired directory: Kaldi's fix
+  # fails there too.
+  eval { validate('--no-feats', '--no-text', '--no-wav', $dir); 1 } or do {
+    my $err = $@;
+    chomp $err;
+    die "the repaired directory still fails validation: $err (the original files are in $backup)\n";
+  };
 }
 
 sub read_key_list {
@@ -390,3 +404,50 @@ sub combine {
   write_lines("$dest/spk2utt", spk2utt_lines(read_table("$dest/utt2spk", 'utt2spk')));
   note("combined " . scalar(@srcs) . " directories into $dest");
 }
+
+
+# { context id => reference passage } of a data dir (its sentences joined by single spaces, as
+# speechbert.io.sqa_data.passage_text does), decoded from UTF-8; {} without text or contexts.
+sub passage_texts {
+  my ($dir) = @_;
+  return {} unless -f "$dir/text" && -f "$dir/contexts";
+  require Encode;
+  my %text;
+  for my $line (@{read_lines("$dir/text")}) {
+    my ($utt, $rest) = split /[ \t]+/, $line, 2;
+    $rest = '' unless defined $rest;
+    $text{$utt} = join ' ', split ' ', Encode::decode('UTF-8', $rest);
+  }
+  my %out;
+  for my $c (@{context_table("$dir/contexts")}) {
+    my ($cid, $list) = @$c;
+    $out{$cid} = join ' ', grep { length } map { defined $text{$_} ? $text{$_} : '' } @$list;
+  }
+  return \%out;
+}
+
+# Dies naming $where when a question is empty or an answer is not where its char_start says.
+sub check_question {
+  my ($where, $id, $q, $passage) = @_;
+  my $text = $q->{question};
+  die "$where: question '$id': no question text\n"
+    if !defined $text || ref $text || $text !~ /\S/;
+  my $answers = $q->{answers};
+  die "$where: question '$id': \"answers\" must be a non-empty list\n"
+    unless ref $answers eq 'ARRAY' && @$answers;
+  for my $k (0 .. $#$answers) {
+    my $a = $answers->[$k];
+    die "$where: question '$id': answers[$k] must be an object with \"text\" and \"char_start\"\n"
+      unless ref $a eq 'HASH' && defined $a->{text} && !ref $a->{text} && length $a->{text}
+      && defined $a->{char_start} && !ref $a->{char_start} && $a->{char_start} =~ /^\d+$/;
+    next unless defined $passage;
+    my ($start, $len) = ($a->{char_start}, length $a->{text});
+    die "$where: question '$id': answers[$k].char_start $start is outside its passage of "
+      . length($passage) . " characters\n" if $start + $len > length $passage;
+    my $found = substr($passage, $start, $len);
+    die "$where: question '$id': answers[$k] '" . Encode::encode('UTF-8', $a->{text})
+      . "' is not at char_start $start of its passage (found '" . Encode::encode('UTF-8', $found) . "')\n"
+      if $found ne $a->{text};
+  }
+}
+

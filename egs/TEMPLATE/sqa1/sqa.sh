@@ -45,6 +45,8 @@ seeds=""                # several seeds, e.g. "1 2 3": stages 3-10 once per seed
 train_set=train         # training set (data/<train_set>)
 valid_set=dev           # validation set
 test_sets="test"        # evaluation sets, space separated
+pretrain_sets=""        # more pre-training data for stages 5-6: sets with speech + transcripts, no questions
+                        # (e.g. "librispeech_train_clean_100", made by local/librispeech_data.sh)
 local_data_opts=""      # options passed to local/data.sh
 
 # Features
@@ -106,6 +108,34 @@ read -r -a python_a <<< "${python}"
 read -r -a train_args_a <<< "${train_args}"
 read -r -a decode_args_a <<< "${decode_args}"
 read -r -a test_sets_a <<< "${test_sets}"
+read -r -a pretrain_sets_a <<< "${pretrain_sets}"
+
+# The stage selection: numbers of existing stages, a non-empty range (a typo must not "succeed"
+# running nothing).
+last_stage=10
+for v in stage stop_stage; do
+    if ! [[ "${!v}" =~ ^[0-9]+$ ]]; then
+        log "Error: --${v} must be a stage number, got '${!v}'"
+        exit 2
+    fi
+done
+if [ "${stop_stage}" -gt "${last_stage}" ] && [ "${stop_stage}" -ne 100 ]; then
+    stop_stage=${last_stage}  # 100 is the "to the end" default; a larger number is clipped below
+fi
+if [ "${stage}" -lt 1 ] || [ "${stage}" -gt "${last_stage}" ]; then
+    log "Error: --stage ${stage}: the stages are 1 to ${last_stage}"
+    exit 2
+fi
+if [ "${stage}" -gt "${stop_stage}" ]; then
+    log "Error: --stage ${stage} is after --stop_stage ${stop_stage}: nothing would run"
+    exit 2
+fi
+for s in ${skip_stages}; do
+    if ! [[ "${s}" =~ ^[0-9]+$ ]] || [ "${s}" -lt 1 ] || [ "${s}" -gt "${last_stage}" ]; then
+        log "Error: --skip_stages '${skip_stages}': '${s}' is not a stage number (1 to ${last_stage})"
+        exit 2
+    fi
+done
 
 run_stage() {  # run_stage N: is stage N selected?
     local n=$1 s
@@ -120,7 +150,7 @@ if [ -z "${bert_dir}" ]; then
 fi
 
 # Names (computed only; stages create what they own).
-all_sets=("${train_set}" "${valid_set}" "${test_sets_a[@]}")
+all_sets=("${train_set}" "${valid_set}" "${test_sets_a[@]}" "${pretrain_sets_a[@]}")  # validated, featurised, aligned
 eval_sets=("${valid_set}" "${test_sets_a[@]}")  # decoded and scored; choices are made on valid_set only
 cmvn="dump/${train_set}/cmvn.ark"
 read -r -a seeds_a <<< "${seeds}"
@@ -149,6 +179,15 @@ set_seed_names() {  # set_seed_names <suffix>: the experiment names of one seed'
     ensemble_dir="exp/ensemble${sfx}"
 }
 
+# rotate_log <file>: keep an earlier attempt's log (a killed or resumed run) as <file>.1, .2, ...
+rotate_log() {
+    local f=$1 n=1
+    [ -e "${f}" ] || return 0
+    while [ -e "${f}.${n}" ]; do n=$((n + 1)); done
+    while [ "${n}" -gt 1 ]; do mv "${f}.$((n - 1))" "${f}.${n}"; n=$((n - 1)); done
+    mv "${f}" "${f}.1"
+}
+
 # train <exp_dir> <module> <args...>: one training job through $cuda_cmd; with ngpu > 1 the job
 # runs torchrun with one process per GPU, each told --ngpu 1 (the global batch stays as configured).
 train() {
@@ -159,6 +198,7 @@ train() {
         launcher=("${python_a[@]}" -m torch.distributed.run --standalone --nproc_per_node "${ngpu}" -m "${module}")
     fi
     mkdir -p "${dir}"
+    rotate_log "${dir}/train.log"
     log "training ${dir} (log: ${dir}/train.log)"
     "${cuda_cmd_a[@]}" --gpu "${ngpu}" --name "$(basename "${dir}")" "${dir}/train.log" \
         "${launcher[@]}" "$@" --ngpu "$(( ngpu > 0 ? 1 : 0 ))" --seed "${seed}" --output_dir "${dir}" "${train_args_a[@]}"
@@ -256,15 +296,27 @@ seed_stages() {
         --cmvn "${cmvn}" --bert_dir "${bert_dir}"
     )
 
+    # Stages 5-6 also read the extra pre-training sets (same features and CMVN as the training set).
+    pretrain_data_opts=()
+    if [ ${#pretrain_sets_a[@]} -gt 0 ]; then
+        pretrain_data_opts=(--extra_train_data)
+        for x in "${pretrain_sets_a[@]}"; do pretrain_data_opts+=("data/${x}"); done
+        pretrain_data_opts+=(--extra_train_dump)
+        for x in "${pretrain_sets_a[@]}"; do pretrain_data_opts+=("dump/${x}"); done
+        pretrain_data_opts+=(--extra_train_ctm)
+        for x in "${pretrain_sets_a[@]}"; do pretrain_data_opts+=("${align_dir}/${x}/word.ctm"); done
+    fi
+
     if run_stage 5; then
-        log "Stage 5: phonetic-semantic joint embedding -> ${joint_embed_dir}"
-        train "${joint_embed_dir}" speechbert.bin.joint_embed_train --config "${joint_embed_config}" "${audio_word_opts[@]}"
+        log "Stage 5: phonetic-semantic joint embedding -> ${joint_embed_dir}${pretrain_sets:+ (+ ${pretrain_sets})}"
+        train "${joint_embed_dir}" speechbert.bin.joint_embed_train --config "${joint_embed_config}" "${audio_word_opts[@]}" \
+            "${pretrain_data_opts[@]}"
     fi
 
     if run_stage 6; then
-        log "Stage 6: cross-modal pre-training -> ${pretrain_dir}"
+        log "Stage 6: cross-modal pre-training -> ${pretrain_dir}${pretrain_sets:+ (+ ${pretrain_sets})}"
         train "${pretrain_dir}" speechbert.bin.pretrain --config "${pretrain_config}" "${audio_word_opts[@]}" \
-            --init_audio_encoder "${joint_embed_dir}/model.avg.pt"
+            "${pretrain_data_opts[@]}" --init_audio_encoder "${joint_embed_dir}/model.avg.pt"
     fi
 
     if run_stage 7; then

@@ -143,3 +143,30 @@ def test_float_wav_with_nan_samples_is_read_as_is(write_wav):
     got, _ = read_audio(str(path), utt="n")
     assert np.isnan(got[100])
     assert soundfile.info(str(path)).subtype == "FLOAT"
+
+
+def test_a_wav_cut_short_of_its_header_is_an_error(tmp_path):
+    """libsndfile would read the third that is there as a shorter recording."""
+    import soundfile
+
+    from speechbert.audio.wav_io import wav_truncation
+    from speechbert.errors import DataError
+
+    full = tmp_path / "full.wav"
+    soundfile.write(full, np.zeros(16000, np.float32), 16000, subtype="PCM_16")
+    assert wav_truncation(full) is None
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[: 44 + 2 * 5333])
+    assert wav_truncation(cut) == "its header declares 32000 bytes of audio data, the file holds 10666"
+    (tmp_path / "wav.scp").write_text(f"u1 {cut}\n")
+    source = WavSource(tmp_path / "wav.scp", sample_rate=16000)
+    with pytest.raises(DataError, match=r"truncated audio .*cut.wav.*declares 32000 bytes"):
+        source.load("u1")
+
+
+def test_undecodable_pipe_output_names_the_command_not_a_python_object(tmp_path):
+    (tmp_path / "wav.scp").write_text("u1 echo garbage |\n")
+    with pytest.raises(DataError) as err:
+        WavSource(tmp_path / "wav.scp", sample_rate=16000).load("u1")
+    assert "cannot decode audio (output of 'echo garbage |'): Format not recognised" in str(err.value)
+    assert "object at 0x" not in str(err.value)

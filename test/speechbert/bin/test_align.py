@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import kaldiio
+import numpy as np
 import pytest
 import torch
 
@@ -236,3 +237,20 @@ def test_features_of_another_type_name_both_types_and_configs(corpus, model_dir,
     assert f"{dump} has 'mfcc 39' features (made with mfcc.yaml) but the aligner {model_dir} was trained on " \
            "'fbank 80' features" in err
     assert "retrain the aligner (stage 3)" in err and not out.exists()
+
+
+def test_nan_features_are_an_error_naming_the_utterance(corpus, model_dir, tmp_path, capsys):
+    """Not an IndexError from inside the CTC alignment whose index changes between runs."""
+    import kaldiio
+
+    feats = dict(kaldiio.load_scp(str(corpus / "dump/test/feats.scp")))
+    utt = sorted(feats)[0]
+    feats[utt] = feats[utt].copy()
+    feats[utt][3, 5] = np.nan
+    dump = tmp_path / "dump"
+    _dump(feats, dump)
+    out = tmp_path / "word.ctm"
+    assert align.main(["--model_dir", str(model_dir), "--data", str(corpus / "data/test"), "--dump", str(dump),
+                       "--out_ctm", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"feats.scp ({utt}): features contain NaN/Inf in 1 of" in err and not out.exists()

@@ -92,3 +92,25 @@ def test_bad_input_is_one_clear_line(setup, tmp_path, capsys):
     soundfile.write(silent, np.zeros(16000, np.float32), 16000)
     assert main(base(setup, audio=str(silent))) == 1
     assert "no word was recognised" in capsys.readouterr().err
+
+
+def test_clip_out_into_a_missing_directory_is_an_error_that_creates_nothing(setup, tmp_path, capsys):
+    clip = tmp_path / "no" / "such" / "dir" / "clip.wav"
+    assert main(base(setup, feats_config=str(setup["conf"]), clip_out=str(clip))) == 1
+    assert f"the directory {clip.parent} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_question_longer_than_the_model_reads_is_noted(setup, capsys):
+    long_question = "what does john like " * 250  # 1,000 words
+    assert main(base(setup, feats_config=str(setup["conf"]), question=long_question) + ["--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("the question has 1000 WordPieces; the model reads the first" in n for n in out["notes"])
+
+
+def test_a_truncated_recording_is_an_error(setup, tmp_path, capsys):
+    cut = tmp_path / "cut.wav"
+    soundfile.write(cut, np.zeros(16000, np.float32), 16000, subtype="PCM_16")
+    cut.write_bytes(cut.read_bytes()[:10000])
+    assert main(base(setup, audio=str(cut))) == 1
+    assert "truncated audio: its header declares 32000 bytes" in capsys.readouterr().err

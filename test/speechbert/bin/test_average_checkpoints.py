@@ -93,3 +93,15 @@ def test_an_average_written_elsewhere_takes_the_run_records_along(tmp_path):
                 "count": torch.tensor(10)}, paths[0])  # an average now would change the model file
     assert main(["--snapshots", *map(str, paths), "--out", str(out)]) == 1
     assert "frame_pooling: 3" in (out.parent / "inputs.yaml").read_text() and out.read_bytes() == before
+
+
+def test_a_foreign_pickle_is_refused_without_unsafe_advice(tmp_path):
+    import argparse
+
+    from speechbert.train.average import load_state_dict
+
+    path = tmp_path / "model.pt"
+    torch.save({"w": argparse.Namespace(x=1)}, path)
+    with pytest.raises(DataError) as err:
+        load_state_dict(path)
+    assert "argparse.Namespace" in str(err.value) and "weights_only" not in str(err.value)

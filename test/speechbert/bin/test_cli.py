@@ -97,3 +97,19 @@ def test_setup_logging_levels():
     assert logging.getLogger().level == logging.DEBUG
     cli.setup_logging(1)
     assert logging.getLogger().level == logging.INFO
+
+
+def test_a_bad_value_from_a_yaml_config_names_the_file(tmp_path, capsys):
+    from speechbert.bin.cli import get_base_parser
+
+    conf = tmp_path / "train.yaml"
+    conf.write_text("lr: fast\n")
+    parser = get_base_parser("test", prog="tool")
+    parser.add_argument("--lr", type=float, default=0.1)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--config", str(conf)])
+    err = capsys.readouterr().err
+    assert "invalid float value: 'fast'" in err and f"the value of 'lr' in config file {conf}" in err
+    with pytest.raises(SystemExit):  # given on the command line: no file to blame
+        parser.parse_args(["--config", str(conf), "--lr", "slow"])
+    assert "config file" not in capsys.readouterr().err

@@ -88,6 +88,10 @@ def test_options_system_name_and_no_asr(tmp_path: Path) -> None:
 @pytest.mark.parametrize("line,expect", [
     ('{"id": "qzz", "start": 1, "end": 2}', "p.jsonl:2"),
     ('{"id": "qb", "start": 1, "end": 2', "p.jsonl:2: invalid JSON"),
+    ('{"id": "qb", "start": 4, "end": 2}', "p.jsonl:2 (qb): start 4.0 is after end 2.0"),
+    ('{"id": "qb", "start": -1, "end": 2}', "p.jsonl:2 (qb): negative start time -1.0"),
+    ('{"id": "qb", "start": 1, "end": null}', "must both be numbers or both null"),
+    ('{"id": "qb", "start": 1, "end": 2, "word_span": [5, 3]}', "'word_span' [5, 3] must have 0 <= first <= last"),
 ])
 def test_bad_predictions_fail_without_output(tmp_path: Path, capsys: pytest.CaptureFixture,
                                              line: str, expect: str) -> None:
@@ -166,3 +170,15 @@ def test_existing_result_keys_are_kept(tmp_path: Path) -> None:
     assert res["bootstrap"]["samples"] == 1000  # the default
     assert score_sqa.main(["--data", str(data), "--predictions", str(dec / "predictions.jsonl"),
                            "--out_dir", str(dec), "--bootstrap_samples", "-2"]) == 1
+
+
+def test_times_past_the_end_of_the_passage_are_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    data = make_data(tmp_path / "data" / "test")
+    (data / "utt2dur").write_text(f"{CID}-000 6.0\n{CID}-001 4.0\n", encoding="utf-8")
+    pred = tmp_path / "p.jsonl"
+    pred.write_text('{"id": "qa", "start": 3, "end": 10.04}\n{"id": "qb", "start": 9, "end": 60}\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert score_sqa.main(["--data", str(data), "--predictions", str(pred), "--out_dir", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "p.jsonl:2: question 'qb': end time 60.0 s is past the end of its passage (10.000 s)" in err
+    assert not (out / "result.json").exists()

@@ -64,3 +64,26 @@ def test_check_key():
     assert check_key("train-0001-0002-003") is None
     assert "empty" in check_key("")
     assert "$" in check_key("a$b")
+
+
+def test_a_crlf_table_is_refused_like_the_shell_validator_does(tmp_path):
+    from speechbert.errors import DataError
+    from speechbert.io.kaldi_table import read_table
+
+    path = tmp_path / "text"
+    path.write_bytes(b"u1 hello world\r\nu2 again\r\n")
+    with pytest.raises(DataError, match=r"text:1: Windows line ending .*dos2unix"):
+        read_table(path)
+
+
+def test_keys_that_would_escape_their_directory_are_refused(tmp_path):
+    from speechbert.errors import DataError
+    from speechbert.io.kaldi_table import check_key, read_table, write_table
+
+    assert check_key("../../etc/passwd") is not None and check_key("a/b") is not None
+    (tmp_path / "text").write_text("../evil hello\n")
+    with pytest.raises(DataError, match=r"contains '/'"):
+        read_table(tmp_path / "text")
+    with pytest.raises(DataError, match=r"contains '/'"):
+        write_table(tmp_path / "out", {"../x": "y"})
+    assert not (tmp_path / "out").exists()

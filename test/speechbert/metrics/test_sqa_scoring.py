@@ -20,7 +20,7 @@ PREDICTIONS = [
     {"id": "q1", "start": 0.5, "end": 0.9, "words": "cat"},              # exact
     {"id": "q2", "start": 2.0, "end": 2.9, "words": "the mat"},          # ref [1.5, 2.9] "on the mat"
     # q3: no prediction
-    {"id": "q4", "start": 2.9, "end": 2.5, "words": "mat"},              # reversed span: FF1 0, EM 1
+    {"id": "q4", "start": 2.5, "end": 2.5, "words": "mat"},              # zero-length span: FF1 0, EM 1
     {"id": "q5", "start": 0.0, "end": 0.4, "words": "the"},              # disjoint
     {"id": "q6", "start": 4.5, "end": 5.4, "words": ["sunny", "day"]},   # equals the 2nd reference
     {"id": "q7", "start": 0.0, "end": 0.9, "words": "the cat"},          # unaligned refs: text only
@@ -240,3 +240,17 @@ def test_no_bootstrap_leaves_the_intervals_null_and_the_means_unchanged(data_dir
     rec = {s.id: s.as_dict() for s in scores}
     assert rec["q8"]["wer_bucket"] == "0" and rec["q1"]["wer_bucket"] == "(20,40]"
     assert rec["q2"]["asr_error"] is True and rec["q7"]["ff1"] is None
+
+
+def test_reversed_or_negative_spans_are_errors_not_zero_scores(data_dir: Path, tmp_path: Path) -> None:
+    """A reversed span used to score FF1 0 but full text credit, silently."""
+    from speechbert.errors import DataError
+
+    sqa = load_sqa_set(data_dir, require_utt2dur=False)
+    by_id = {q["id"]: q for q in sqa.questions}
+    for bad, why in (({"start": 2.9, "end": 2.5}, "start 2.9 is after end 2.5"),
+                     ({"start": -0.5, "end": 2.5}, "negative start time -0.5"),
+                     ({"start": 1.0, "end": 2.5, "word_span": [3, 1]}, "must have 0 <= first <= last")):
+        path = _write_predictions(tmp_path / "bad.jsonl", [{"id": "q4", "words": "mat", **bad}])
+        with pytest.raises(DataError, match=why):
+            read_predictions(path, by_id)

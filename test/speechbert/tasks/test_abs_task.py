@@ -118,3 +118,18 @@ def test_main_reports_errors_as_one_line(tmp_path, capsys):
     assert "no experiment directory: give --output_dir, --tag or --config" in capsys.readouterr().err
     assert TinyTask.main(["--batch_size", "4", "--tag", "t", "--ngpu", "2"]) == 1
     assert "torchrun --nproc_per_node 2" in capsys.readouterr().err
+
+
+def test_every_training_tool_names_itself_in_errors(capsys):
+    """Not "abs_task: error: ...": the entry point's own name, in errors and in the logged command."""
+    from speechbert.bin import align_train, finetune, joint_embed_train, pretrain
+
+    for tool, name in ((finetune, "finetune"), (pretrain, "pretrain"), (joint_embed_train, "joint_embed_train"),
+                       (align_train, "align_train")):
+        try:
+            rc = tool.main(["--no_such_option"])
+        except SystemExit as e:
+            rc = e.code
+        assert rc == 2
+        err = capsys.readouterr().err
+        assert f"{name}: error:" in err and "abs_task" not in err, err

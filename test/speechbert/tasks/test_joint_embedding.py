@@ -105,3 +105,16 @@ def test_end_to_end_nearest_neighbour_accuracy_improves(sqa_corpus, joint_embed_
     with torch.no_grad():
         again = JointEmbeddingTask.validate(model, loaded_args, torch.device("cpu"))["acc_nn"]
     assert again == pytest.approx(final)
+
+
+def test_extra_training_sets_add_their_words(sqa_corpus, tmp_path):
+    fx.make_split(tmp_path, "extra", 3, seed=5)
+    base = fx.corpus_args(sqa_corpus) + ["--output_dir", str(tmp_path / "x")]
+    extra = ["--extra_train_data", str(tmp_path / "data/extra"), "--extra_train_dump", str(tmp_path / "dump/extra"),
+             "--extra_train_ctm", str(tmp_path / "exp/align/extra/word.ctm")]
+    only = JointEmbeddingTask.build_dataset(JointEmbeddingTask.get_parser().parse_args(base), "train")
+    both = JointEmbeddingTask.build_dataset(JointEmbeddingTask.get_parser().parse_args(base + extra), "train")
+    n_extra_utts = len((tmp_path / "data/extra/text").read_text().splitlines())
+    assert len(both) == len(only) + n_extra_utts and len(both.lengths) == len(both)
+    item = both[len(only)]
+    assert item["id"].startswith("train-0005-")  # make_split names its passages train-<seed>-...

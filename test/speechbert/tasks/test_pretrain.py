@@ -1,5 +1,7 @@
 """Stage 6: cross-modal masked-language-model pre-training."""
 
+import argparse
+
 import numpy as np
 import pytest
 import torch
@@ -167,3 +169,38 @@ def test_end_to_end_audio_mlm_accuracy_improves(sqa_corpus, joint_embed_exp, pre
     assert final >= initial["acc_audio_mlm"] + 0.2, (initial, [r["valid.acc_audio_mlm"] for r in records])
     assert "valid.acc_text_mlm" in records[-1]
     assert (pretrain_exp / "model.avg.pt").is_file()
+
+
+def _extra_set(tmp_path):
+    """A second training set (another seed of the structured corpus) with one utterance unaligned."""
+    fx.make_split(tmp_path, "extra", 4, seed=5)
+    ctm = tmp_path / "exp/align/extra/word.ctm"
+    lines = ctm.read_text().splitlines(keepends=True)
+    dropped = lines[0].split()[0]
+    ctm.write_text("".join(x for x in lines if x.split()[0] != dropped))
+    return ["--extra_train_data", str(tmp_path / "data/extra"), "--extra_train_dump", str(tmp_path / "dump/extra"),
+            "--extra_train_ctm", str(ctm)], dropped
+
+
+def test_extra_training_sets_are_read_like_the_training_set(sqa_corpus, tmp_path):
+    from speechbert.errors import ConfigError
+
+    extra, dropped = _extra_set(tmp_path)
+    base = fx.corpus_args(sqa_corpus) + ["--output_dir", str(tmp_path / "x"), "--window_words", "2",
+                                         "--window_stride", "2", "--pretrain_inputs", "audio"]
+    only = PretrainTask.build_dataset(PretrainTask.get_parser().parse_args(base), "train")
+    both = PretrainTask.build_dataset(PretrainTask.get_parser().parse_args(base + extra), "train")
+    args = PretrainTask.get_parser().parse_args(base + extra)
+    extra_ds = PretrainDataset(load_corpus(argparse.Namespace(**{**vars(args), "train_data": args.extra_train_data[0],
+                                                                  "train_dump": args.extra_train_dump[0],
+                                                                  "train_ctm": args.extra_train_ctm[0]}), "train"),
+                               load_vocab(args.bert_dir), ["audio"], args.max_seq_len, 2, 2)
+    assert len(both) == len(only) + len(extra_ds) and both.lengths == only.lengths + extra_ds.lengths
+    # only the windows with words of the unaligned utterance are left out, not its whole passage
+    cid = next(c for c, utts in ((c, p.utts) for c, p in extra_ds.corpus.passages.items()) if dropped in utts)
+    kept = {s for c, s, e, k in extra_ds.items if c == cid}
+    n_utt_words = len(extra_ds.corpus.passages[cid].words) - sum(
+        1 for w, k in zip(extra_ds.corpus.passages[cid].words, extra_ds.corpus.passages[cid].word_utt) if k > 0)
+    assert kept and min(kept) >= n_utt_words  # the unaligned first sentence's windows are gone
+    with pytest.raises(ConfigError, match="one entry per set; got 1, 1 and 0"):
+        PretrainTask.build_dataset(PretrainTask.get_parser().parse_args(base + extra[:4]), "train")

@@ -91,3 +91,27 @@ def test_rng_state_round_trip_through_a_weights_only_file(tmp_path):
     set_rng_state(read_checkpoint(path)["rng"])
     got = (random.random(), np.random.rand(), torch.rand(3))
     assert got[0] == expected[0] and got[1] == expected[1] and torch.equal(got[2], expected[2])
+
+
+def test_the_fallback_says_where_it_resumed_from(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint({"step": 1}, path)
+    save_checkpoint({"step": 2}, path)
+    assert load_resume_checkpoint(path)["loaded_from"] == str(path)
+    path.write_bytes(b"\x00junk")
+    assert load_resume_checkpoint(path)["loaded_from"] == str(previous_path(path))
+
+
+def test_a_pickle_of_other_objects_is_not_a_checkpoint_and_never_unpickled(tmp_path):
+    import argparse
+
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"args": argparse.Namespace(lr=1.0)}, path)  # a class weights_only refuses
+    with pytest.raises(TrainingError) as err:
+        read_checkpoint(path)
+    assert "not a speechbert trainer checkpoint" in str(err.value) and "argparse.Namespace" in str(err.value)
+    assert "weights_only" not in str(err.value)
+    path.write_bytes(b"\x00junk" * 50)  # a damaged file: no unsafe advice either
+    with pytest.raises(TrainingError, match="cannot read checkpoint") as err:
+        read_checkpoint(path)
+    assert "weights_only" not in str(err.value)

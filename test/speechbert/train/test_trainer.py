@@ -212,3 +212,13 @@ def test_lr_schedule():
     assert [lr_factor(s, 10, 2, "linear") for s in range(10)] == pytest.approx(
         [0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125])
     assert [lr_factor(s, 10, 0, "constant") for s in (0, 9)] == [1.0, 1.0]
+
+
+def test_temporary_files_of_a_killed_run_are_removed_at_start(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".checkpoint.pt.x8f2k1.tmp").write_bytes(b"\0" * 1000)  # a write killed half way
+    (out / ".snapshot.ep.1.abc.tmp").write_bytes(b"")
+    (out / "notes.txt").write_text("mine\n")
+    assert _train(out, "--max_epoch", "1") == 0
+    assert not list(out.glob(".*.tmp")) and (out / "notes.txt").read_text() == "mine\n"
