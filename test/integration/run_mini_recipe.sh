@@ -33,7 +33,7 @@ log "extra pre-training set: a LibriSpeech-layout fixture through stages 2, 4, 5
         exp/align/librispeech_dev_clean
 )
 ./run.sh --stage 5 --stop_stage 6 --test_sets "" --pretrain_sets librispeech_dev_clean --tag ls \
-    --train_args "--max_epoch 1"
+    --train_args "--max_epoch 1 --max_steps 3"
 for exp in exp/joint_embed_ls exp/pretrain_ls; do
     if ! grep -q "extra_train_data" "${exp}/config.yaml" || [ ! -f "${exp}/model.avg.pt" ]; then
         log "Error: ${exp} did not train on the extra pre-training set"
