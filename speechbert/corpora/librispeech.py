@@ -56,6 +56,7 @@ from typing import Iterable
 
 from speechbert.errors import DataError
 from speechbert.io.kaldi_table import write_table
+from speechbert.io.text_lines import iter_utf8_lines
 from speechbert.io.sqa_data import write_contexts, write_questions
 from speechbert.text.normalize import normalize_text
 
@@ -170,26 +171,21 @@ def _read_transcript(path: Path, spk: str, chapter: str) -> dict[str, tuple[int,
             ``<spk>-<chapter>-<utt> <words>`` of this chapter, or an id given twice.
     """
     lines: dict[str, tuple[int, str]] = {}
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"not valid UTF-8 ({e.reason} at byte {e.start})", path, lineno) from None
-            parts = line.split(maxsplit=1)
-            if not parts:
-                raise DataError("empty line (expected '<spk>-<chapter>-<utt> TRANSCRIPT')", path, lineno)
-            sid = parts[0]
-            m = _UTT.match(sid)
-            if m is None:
-                raise DataError(f"{sid!r} is not an utterance id '<spk>-<chapter>-<utt>' (expected "
-                                f"'<spk>-<chapter>-<utt> TRANSCRIPT')", path, lineno)
-            if (m.group(1), m.group(2)) != (spk, chapter):
-                raise DataError(f"utterance {sid!r} is not of speaker {spk} chapter {chapter} (the directory "
-                                "of this transcript)", path, lineno)
-            if sid in lines:
-                raise DataError(f"utterance {sid!r} is listed twice (first on line {lines[sid][0]})", path, lineno)
-            lines[sid] = (lineno, parts[1].strip() if len(parts) > 1 else "")
+    for lineno, line in iter_utf8_lines(path):
+        parts = line.split(maxsplit=1)
+        if not parts:
+            raise DataError("empty line (expected '<spk>-<chapter>-<utt> TRANSCRIPT')", path, lineno)
+        sid = parts[0]
+        m = _UTT.match(sid)
+        if m is None:
+            raise DataError(f"{sid!r} is not an utterance id '<spk>-<chapter>-<utt>' (expected "
+                            f"'<spk>-<chapter>-<utt> TRANSCRIPT')", path, lineno)
+        if (m.group(1), m.group(2)) != (spk, chapter):
+            raise DataError(f"utterance {sid!r} is not of speaker {spk} chapter {chapter} (the directory "
+                            "of this transcript)", path, lineno)
+        if sid in lines:
+            raise DataError(f"utterance {sid!r} is listed twice (first on line {lines[sid][0]})", path, lineno)
+        lines[sid] = (lineno, parts[1].strip() if len(parts) > 1 else "")
     return lines
 
 
