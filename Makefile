@@ -4,7 +4,7 @@
 #               check and the integration test
 # Other targets: make venv, make bench, make clean-demo,
 #   make repro-check        run the mini recipe twice, compare every stage's outputs (doc/reproducibility.md)
-#   make repro-check-quick  the same on a 0.2-size corpus, stages 1-5 (stage 5 for one epoch)
+#   make repro-check-quick  the same on a 0.1-size corpus, stages 1-5 (stage 5 for one epoch)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON := tools/venv/bin/python

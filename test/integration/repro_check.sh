@@ -4,7 +4,7 @@
 # "Same seed, same machine, same thread settings -> same bytes" (doc/reproducibility.md).
 #
 #   test/integration/repro_check.sh            all stages, the recipe's default corpus size
-#   test/integration/repro_check.sh --quick    a 0.2-size corpus, stages 1-4 + stage 5 for 1 epoch
+#   test/integration/repro_check.sh --quick    a 0.1-size corpus, stages 1-4 + stage 5 for 1 epoch
 #
 # Options:
 #   --quick                 the short check (a few minutes on 2 cores)
@@ -125,7 +125,7 @@ log "work dir ${workdir}: A=${dir_a} B=${dir_b}"
 # What both runs get: the corpus size (quick), then every command runs in A, then in B.
 common=()
 if [ "${quick}" = true ]; then
-  common=(--local_data_opts "--size 0.2 --seed 1")
+  common=(--local_data_opts "--size 0.1 --seed 1")
   default_stages=1-5
 else
   default_stages=1-10
