@@ -261,11 +261,15 @@ def segment_recording(feats: np.ndarray, duration: float, aligner: Aligner, cmvn
     for k, (f0, f1) in enumerate(chunks):
         utt = f"chunk-{k:04d}"
         dur = (duration - f0 * frame_shift) if k == len(chunks) - 1 else (f1 - f0) * frame_shift
-        timed = recognize(aligner, feats[f0:f1], dur)
-        ctm[utt] = [CtmEntry(utt, w.start, w.end - w.start, w.word, w.conf) for w in timed]
+        ctm[utt] = recognized_entries(aligner, utt, feats[f0:f1], dur)
         mats[utt] = feats[f0:f1]
         utt2dur[utt] = dur
     return segmented_passage(mats, utt2dur, ctm, cmvn, frame_shift, pipeline, list(chunks))
+
+
+def recognized_entries(aligner: Aligner, utt: str, feats: np.ndarray, duration: float) -> list[CtmEntry]:
+    """The words the aligner, as a greedy ASR, recognises in ``feats``, as CTM entries of ``utt``."""
+    return [CtmEntry(utt, w.start, w.end - w.start, w.word, w.conf) for w in recognize(aligner, feats, duration)]
 
 
 def segmented_passage(mats: Mapping[str, np.ndarray], utt2dur: Mapping[str, float],
@@ -356,6 +360,8 @@ def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], 
     recs = [recs] if isinstance(recs, Recording) else list(recs)
     if not recs:
         raise ConfigError("no recording to answer from")
+    if ctm is None and setup.aligner is None:
+        raise ConfigError("no aligner to recognise the words (give an aligner or a CTM)")
     cfg = setup.feats_config
     shift = cfg.frame_shift_seconds
     audio = [recording_features(setup, rec) for rec in recs]
@@ -373,8 +379,6 @@ def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], 
         seg = segmented_passage(mats, durs, entries, setup.cmvn, shift, setup.pipeline)
         source = "ctm"
     elif len(recs) == 1:
-        if setup.aligner is None:
-            raise ConfigError("no aligner to recognise the words (give an aligner or a CTM)")
         rec = recs[0]
         energy = frame_energy(audio[0][0], cfg.shift_samples, len(feats[0]))
         chunks = chunk_bounds(energy, max(2, int(round(max_chunk_seconds / shift))))
@@ -383,14 +387,11 @@ def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], 
         seg = segment_recording(feats[0], rec.duration, setup.aligner, setup.cmvn, shift, chunks, setup.pipeline)
         source = "asr"
     else:
-        if setup.aligner is None:
-            raise ConfigError("no aligner to recognise the words (give an aligner or a CTM)")
         mats, durs, entries = {}, {}, {}
         for k, (rec, mat) in enumerate(zip(recs, feats)):
             utt = f"utt-{k:04d}"
-            timed = recognize(setup.aligner, mat, rec.duration)
             mats[utt], durs[utt] = mat, rec.duration
-            entries[utt] = [CtmEntry(utt, w.start, w.end - w.start, w.word, w.conf) for w in timed]
+            entries[utt] = recognized_entries(setup.aligner, utt, mat, rec.duration)
         seg = segmented_passage(mats, durs, entries, setup.cmvn, shift, setup.pipeline)
         source = "asr"
     if not seg.words:

@@ -144,9 +144,7 @@ def load_decoder(args: argparse.Namespace, modality: str, tool: str) -> Decoder:
     opts = decode_options_from_args(args)
     device = pick_device(args.ngpu)
     model, margs = load_qa_model(args.model_dir, args.model_file, device, modality=modality, tool=tool)
-    pipeline = InputPipeline.from_exp(args.model_dir)
-    pipeline.check_window_options(opts.window_units, opts.window_stride)
-    return Decoder(model, margs, pipeline, opts, device)
+    return Decoder(model, margs, InputPipeline.from_exp(args.model_dir), opts, device)
 
 
 def decode_to_file(out: str | Path, model: SpanQAModel, args: argparse.Namespace, pipeline: InputPipeline,

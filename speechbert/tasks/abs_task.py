@@ -32,8 +32,8 @@ Contract (what the trainer relies on):
   tensors (the keyword arguments of ``model.forward``), optionally with ``"ids": list[str]``
   (example ids; removed before ``forward`` and named in error messages, e.g. a NaN loss).
 
-* ``input_settings(args)`` may return the record of what the model reads (written as
-  ``inputs.yaml`` in the output directory, next to ``config.yaml``).
+* ``write_input_record(args, output_dir)`` may write the record of what the model reads
+  (``inputs.yaml`` next to ``config.yaml``).
 
 * ``validate(model, args, device)`` may compute extra validation metrics (e.g. QA F1) with the
   bare model (no DDP wrapper, ``eval()`` mode, under ``torch.no_grad()``); it runs on rank 0
@@ -109,13 +109,12 @@ class AbsTask(ABC):
         return {}
 
     @classmethod
-    def input_settings(cls, args: argparse.Namespace) -> dict[str, Any] | None:
-        """What the model reads and how it is prepared (``inputs.yaml``); ``None``: not recorded.
+    def write_input_record(cls, args: argparse.Namespace, output_dir: Path) -> None:
+        """Write the record of what the model reads into ``output_dir`` (default: nothing).
 
-        The trainer writes it next to ``config.yaml``; decoders rebuild the inputs from it
-        (:mod:`speechbert.tasks.input_pipeline`).
+        The trainer calls it when it writes ``config.yaml``; decoders rebuild the inputs from it
+        (``inputs.yaml``, :mod:`speechbert.tasks.input_pipeline`).
         """
-        return None
 
     # ------------------------------------------------------------------ driver (not overridden)
 

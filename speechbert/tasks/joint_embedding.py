@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -34,6 +35,7 @@ from torch.utils.data import Dataset
 from speechbert.bin.cli import ArgumentParser
 from speechbert.errors import ConfigError, DataError
 from speechbert.tasks.abs_task import AbsTask
+from speechbert.tasks.input_pipeline import read_dump_facts, write_input_settings
 from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
                                      add_corpus_arguments, build_audio_encoder, concat_datasets, load_corpus,
                                      load_vocab, pad_feats, pad_ids, pipeline_for_args, read_bert,
@@ -165,14 +167,10 @@ def feat_dim_of(args: argparse.Namespace) -> int:
     """``--feat_dim``, else read from the training features (``feats_type`` or the first matrix)."""
     if getattr(args, "feat_dim", None):
         return int(args.feat_dim)
-    from pathlib import Path
-
-    ft = Path(args.train_dump) / "feats_type"
-    if ft.is_file():
-        parts = ft.read_text(encoding="utf-8").split()
-        if len(parts) >= 2 and parts[1].isdigit():
-            args.feat_dim = int(parts[1])
-            return args.feat_dim
+    dim = read_dump_facts(args.train_dump)["feat_dim"]
+    if dim is not None:
+        args.feat_dim = int(dim)
+        return args.feat_dim
     corpus = load_corpus(args, "train")
     args.feat_dim = corpus.feat_dim
     return args.feat_dim
@@ -228,8 +226,8 @@ class JointEmbeddingTask(AbsTask):
         return collate_words
 
     @classmethod
-    def input_settings(cls, args: argparse.Namespace) -> dict:
-        return pipeline_for_args(args, "audio").settings.as_dict()
+    def write_input_record(cls, args: argparse.Namespace, output_dir: Path) -> None:
+        write_input_settings(output_dir, pipeline_for_args(args, "audio").settings)
 
     @classmethod
     def validate(cls, model: nn.Module, args: argparse.Namespace, device: torch.device) -> dict[str, float]:

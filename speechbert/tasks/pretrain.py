@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -40,6 +41,7 @@ from torch.utils.data import Dataset
 from speechbert.bin.cli import ArgumentParser, str2bool
 from speechbert.errors import ConfigError, DataError
 from speechbert.tasks.abs_task import AbsTask
+from speechbert.tasks.input_pipeline import write_input_settings
 from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
                                      AWE_OPTIONS, add_corpus_arguments, build_audio_encoder, inherit_model_options,
                                      concat_datasets, load_corpus, load_vocab, pad_ids,
@@ -346,9 +348,9 @@ class PretrainTask(AbsTask):
         return make_pretrain_collate(load_vocab(args.bert_dir).pad_id)
 
     @classmethod
-    def input_settings(cls, args: argparse.Namespace) -> dict:
+    def write_input_record(cls, args: argparse.Namespace, output_dir: Path) -> None:
         cls._resolve(args)
-        return pipeline_for_args(args, "audio").settings.as_dict()
+        write_input_settings(output_dir, pipeline_for_args(args, "audio").settings)
 
     @classmethod
     def validate(cls, model: nn.Module, args: argparse.Namespace, device: torch.device) -> dict[str, float]:

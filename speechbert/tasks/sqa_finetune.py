@@ -49,6 +49,7 @@ from speechbert.bin.cli import ArgumentParser, str2bool
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.sqa_data import read_questions
 from speechbert.tasks.abs_task import AbsTask
+from speechbert.tasks.input_pipeline import write_input_settings
 from speechbert.tasks.common import (INHERITED_MODEL_OPTIONS, PieceVocab, add_audio_encoder_arguments,
                                      add_bert_arguments, add_corpus_arguments, build_audio_encoder,
                                      inherit_model_options, load_corpus, load_vocab, pipeline_for_args,
@@ -442,9 +443,9 @@ class SQATask(AbsTask):
         return model
 
     @classmethod
-    def input_settings(cls, args: argparse.Namespace) -> dict:
+    def write_input_record(cls, args: argparse.Namespace, output_dir: Path) -> None:
         cls._resolve(args)
-        return pipeline_for_args(args, args.input_modality, windows=True).settings.as_dict()
+        write_input_settings(output_dir, pipeline_for_args(args, args.input_modality, windows=True).settings)
 
     @classmethod
     def _corpus(cls, args: argparse.Namespace, split: str, train: bool) -> SpokenCorpus | None:

@@ -42,8 +42,6 @@ CHECKPOINT = "checkpoint.pt"
 AVERAGE = "model.avg.pt"
 #: validation metrics of model.avg.pt (same keys as the records of metrics.jsonl)
 AVERAGE_METRICS = "model.avg.metrics.json"
-#: the input record a task returns from ``input_settings`` (speechbert.tasks.input_pipeline)
-INPUTS = "inputs.yaml"
 #: test hook: the process dies (exit 137, like SIGKILL) right after this many updates
 EXIT_AFTER_STEP_ENV = "SPEECHBERT_TRAIN_EXIT_AFTER_STEP"
 
@@ -276,12 +274,7 @@ class Trainer:
                     logging.warning("options changed since the last run in %s: %s", self.out, "; ".join(changed))
         with atomic_open(path) as f:
             yaml.safe_dump(values, f, sort_keys=True, default_flow_style=False, allow_unicode=True)
-        inputs = self.task.input_settings(self.args)
-        if inputs is not None:
-            with atomic_open(self.out / INPUTS) as f:
-                f.write("# What this experiment's model reads; every decoder builds its inputs from this record\n"
-                        "# (speechbert.tasks.input_pipeline, doc/inputs.md).\n")
-                yaml.safe_dump(inputs, f, sort_keys=True, default_flow_style=False, allow_unicode=True)
+        self.task.write_input_record(self.args, self.out)
 
     def _remove_stale_outputs(self) -> None:
         """A fresh start must not rank or average model files left by an earlier run."""
