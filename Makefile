@@ -1,8 +1,10 @@
 # The two commands of README.md:
 #   make demo   build tools/venv if needed, run the mini recipe end to end on CPU, print RESULTS
-#   make test   build tools/venv if needed, run shellcheck + bats, pytest, the quick reproducibility
-#               check and the integration test
-# Other targets: make venv, make bench, make clean-demo,
+#   make test   build tools/venv if needed, run every suite (test/run_all_tests.sh): shellcheck + bats,
+#               pytest, the quick reproducibility check and the short kill test on one lane, the
+#               mini-recipe integration test on the other (both CPUs of a CI machine)
+# Other targets: make venv, make bench, make clean-demo, make shell-test, make unit-test,
+#   make integration-test   the mini recipe end to end + its checks (alone)
 #   make repro-check        run the mini recipe twice, compare every stage's outputs (doc/reproducibility.md)
 #   make repro-check-quick  the same on a 0.1-size corpus, stages 1-5 (stage 5 for one epoch)
 SHELL := /bin/bash
@@ -38,10 +40,7 @@ repro-check-quick: venv
 	bash test/integration/repro_check.sh --quick
 
 test: venv
-	$(MAKE) shell-test
-	$(MAKE) unit-test
-	$(MAKE) repro-check-quick
-	$(MAKE) integration-test
+	bash test/run_all_tests.sh
 
 bench: venv
 	for b in bench/*.py; do echo "== $$b"; $(PYTHON) "$$b"; done
