@@ -27,6 +27,7 @@ from speechbert.align.vocab import CharVocab
 from speechbert.audio.cmvn import GlobalCMVN
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.atomic import atomic_open, atomic_path
+from speechbert.io.dump_dir import feature_origin, read_dump_facts
 
 CONFIG_NAME = "aligner.yaml"
 WEIGHTS_NAME = "aligner.pt"
@@ -102,21 +103,12 @@ def save_rule(model_dir: str | Path, rule: BoundaryRule, extra: dict[str, Any] |
         yaml.safe_dump(info, f, sort_keys=False)
 
 
-def _feature_origin(dump_dir: Path | None) -> str:
-    """`` (made with <config>)`` for a dump dir that has its feature config copy, else ``""``."""
-    if dump_dir is None or not (dump_dir / "conf").is_dir():
-        return ""
-    confs = sorted(p.name for p in (dump_dir / "conf").glob("*.yaml"))
-    return f" (made with {confs[0]})" if len(confs) == 1 else ""
-
-
 def check_aligner_features(aligner: Aligner, model_dir: str | Path, dump_dir: str | Path) -> None:
     """Raise ConfigError when a dump's features are not the ones the aligner was trained on,
     naming both feature types and the configs they were made with (e.g. MFCC features with an
     aligner trained on fbank after changing ``feats_config`` without retraining stage 3)."""
     dump_dir = Path(dump_dir)
-    ft = dump_dir / "feats_type"
-    have = ft.read_text(encoding="utf-8").strip() if ft.is_file() else ""
+    have = read_dump_facts(dump_dir)["feats_type"] or ""
     if not have or not aligner.feats_type or have == aligner.feats_type:
         return
     train_dump = None
@@ -127,8 +119,8 @@ def check_aligner_features(aligner: Aligner, model_dir: str | Path, dump_dir: st
             if value:
                 p = Path(value)
                 train_dump = p if p.is_dir() else Path(model_dir).resolve().parent.parent / p
-    raise ConfigError(f"{dump_dir} has {have!r} features{_feature_origin(dump_dir)} but the aligner {model_dir} "
-                      f"was trained on {aligner.feats_type!r} features{_feature_origin(train_dump)}: retrain the "
+    raise ConfigError(f"{dump_dir} has {have!r} features{feature_origin(dump_dir)} but the aligner {model_dir} "
+                      f"was trained on {aligner.feats_type!r} features{feature_origin(train_dump)}: retrain the "
                       "aligner (stage 3) on these features, or make them with the aligner's feature config")
 
 

@@ -18,20 +18,6 @@ from speechbert.io.kaldi_table import read_table
 log = logging.getLogger(__name__)
 
 
-def read_frame_shift(dump_dir: str | Path, default: float = 0.01) -> float:
-    """Frame shift (seconds) from ``<dump>/frame_shift``; ``default`` if the file is absent."""
-    path = Path(dump_dir) / "frame_shift"
-    if not path.is_file():
-        return default
-    try:
-        value = float(path.read_text().split()[0])
-    except (ValueError, IndexError):
-        raise DataError("expected one number (seconds)", path, 1) from None
-    if not 0 < value < 1:
-        raise DataError(f"implausible frame shift {value}", path, 1)
-    return value
-
-
 class FeatureSource:
     """Features of a dump dir (``feats.scp``) with the training set's global CMVN applied."""
 

@@ -21,7 +21,8 @@ from typing import Sequence
 
 from speechbert.align.aligner import Aligner, save_aligner
 from speechbert.align.calibrate import calibrate
-from speechbert.align.data import FeatureSource, read_frame_shift
+from speechbert.align.data import FeatureSource
+from speechbert.io.dump_dir import read_frame_shift
 from speechbert.align.forced import BoundaryRule
 from speechbert.align.task import AlignTask
 from speechbert.align.vocab import CharVocab

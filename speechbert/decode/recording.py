@@ -175,18 +175,18 @@ def find_feature_config(model_dir: str | Path, margs: argparse.Namespace, explic
         return feature_config_from_dict(pipeline.settings.feats_config), pipeline.source
     dump = resolve_recorded_path(getattr(margs, "train_dump", None), model_dir)
     if dump is not None:
-        confs = sorted((dump / "conf").glob("*.yaml"))
-        if len(confs) == 1:
-            return feature_config_from_yaml(confs[0]), str(confs[0])
-        ft = dump / "feats_type"
-        if ft.is_file():
-            from speechbert.tasks.word_segments import read_frame_shift
+        from speechbert.io.dump_dir import read_dump_facts
 
-            cfg = feature_config_from_type(ft.read_text(encoding="utf-8").strip(), read_frame_shift(dump))
+        facts = read_dump_facts(dump)
+        if facts["feats_config_file"]:
+            conf = dump / "conf" / facts["feats_config_file"]
+            return feature_config_from_yaml(conf), str(conf)
+        if facts["feats_type"]:
+            cfg = feature_config_from_type(facts["feats_type"], facts["frame_shift"] or 0.01)
             logger.warning("%s has no feature config copy: assuming the default %s options (%s); pass "
                            "--feats_config if the training features used others", dump / "conf", cfg.feats_type,
-                           ft.read_text(encoding="utf-8").strip())
-            return cfg, str(ft)
+                           facts["feats_type"])
+            return cfg, str(dump / "feats_type")
     if aligner is not None and aligner.feats_type:
         cfg = feature_config_from_type(aligner.feats_type, aligner.frame_shift)
         logger.warning("using the aligner's feature type %r with default options; pass --feats_config to be sure",

@@ -26,7 +26,8 @@ import yaml
 
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.atomic import atomic_open
-from speechbert.tasks.word_segments import SpokenCorpus, read_frame_shift
+from speechbert.io.dump_dir import read_dump_facts
+from speechbert.tasks.word_segments import SpokenCorpus
 
 logger = logging.getLogger(__name__)
 
@@ -162,34 +163,6 @@ def check_cmvn_fits(cmvn: str | Path, dump: str | Path | None, feat_dim: int | N
 
 def _int_or(value: Any, default: int) -> int:
     return default if value is None else int(value)
-
-
-def read_dump_facts(dump_dir: str | Path) -> dict[str, Any]:
-    """``feats_type``, ``feat_dim``, ``frame_shift`` and the feature config copy of a dump dir.
-
-    Missing files give ``None`` for their fact (older dumps); the dimension comes from the
-    ``feats_type`` line (``fbank 80``) when it has one.
-    """
-    dump = Path(dump_dir)
-    ft_path = dump / "feats_type"
-    feats_type = ft_path.read_text(encoding="utf-8").strip() if ft_path.is_file() else None
-    feat_dim = None
-    if feats_type:
-        parts = feats_type.split()
-        if len(parts) >= 2 and parts[1].isdigit():
-            feat_dim = int(parts[1])
-    shift = read_frame_shift(dump, default=0.0) if (dump / "frame_shift").is_file() else None
-    config = None
-    confs = sorted((dump / "conf").glob("*.yaml")) if (dump / "conf").is_dir() else []
-    if len(confs) == 1:
-        try:
-            config = yaml.safe_load(confs[0].read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise DataError(f"cannot parse the feature config copy ({e})", confs[0]) from None
-        if not isinstance(config, dict):
-            raise DataError("expected a mapping of feature options", confs[0])
-    return {"feats_type": feats_type, "feat_dim": feat_dim, "frame_shift": shift, "feats_config": config,
-            "feats_config_file": confs[0].name if len(confs) == 1 else None}
 
 
 def write_input_settings(exp_dir: str | Path, settings: InputSettings) -> Path:

@@ -35,7 +35,8 @@ from torch.utils.data import Dataset
 from speechbert.bin.cli import ArgumentParser
 from speechbert.errors import ConfigError, DataError
 from speechbert.tasks.abs_task import AbsTask
-from speechbert.tasks.input_pipeline import read_dump_facts, write_input_settings
+from speechbert.io.dump_dir import read_dump_facts
+from speechbert.tasks.input_pipeline import write_input_settings
 from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
                                      add_corpus_arguments, build_audio_encoder, concat_datasets, load_corpus,
                                      load_vocab, pad_feats, pad_ids, pipeline_for_args, read_bert,

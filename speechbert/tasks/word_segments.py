@@ -26,6 +26,7 @@ import numpy as np
 
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.ctm import CtmEntry, read_ctm, validate_ctm
+from speechbert.io.dump_dir import read_frame_shift
 from speechbert.io.feats import FeatsReader
 from speechbert.io.kaldi_table import read_table
 from speechbert.io.sqa_data import read_contexts, read_utt2dur
@@ -92,20 +93,6 @@ def read_passages(data_dir: str | Path, text_name: str = "text") -> dict[str, Pa
             word_utt.extend([k] * len(ws))
         out[cid] = Passage(cid, utts, words, word_utt)
     return out
-
-
-def read_frame_shift(dump_dir: str | Path, default: float = 0.01) -> float:
-    """The frame shift in seconds from ``dump/<set>/frame_shift`` (``default`` if absent)."""
-    path = Path(dump_dir) / "frame_shift"
-    if not path.is_file():
-        return default
-    try:
-        shift = float(path.read_text(encoding="utf-8").split()[0])
-    except (ValueError, IndexError):
-        raise DataError("expected one number (seconds)", path, 1) from None
-    if not shift > 0:
-        raise DataError(f"frame shift must be positive, got {shift}", path, 1)
-    return shift
 
 
 def time_to_frame(t: float, shift: float) -> int:
