@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from speechbert.corpora.loss_counts import LossCounts
 from speechbert.errors import DataError
 from speechbert.io.kaldi_table import write_table
 from speechbert.io.text_lines import iter_utf8_lines
@@ -108,7 +109,7 @@ class Utterance:
 
 
 @dataclass
-class SubsetReport:
+class SubsetReport(LossCounts):
     """What happened to one subset: the usable chapters and the counts per reason."""
 
     subset: str
@@ -124,22 +125,13 @@ class SubsetReport:
     sample_rates: collections.Counter = field(default_factory=collections.Counter)
     normalized_differently: int = 0  #: transcripts whose normalized words are not the lower-cased ones
 
-    def note(self, reason: str, example: str, lost: int = 0, count: int = 1) -> None:
-        """Count ``count`` items (``lost`` of them lost utterances) under ``reason``."""
-        self.issues[reason] += count
-        if lost:
-            self.lost[reason] += lost
-        ex = self.examples.setdefault(reason, [])
-        if len(ex) < 5:
-            ex.append(example)
+    @property
+    def units_in(self) -> int:
+        return self.utterances_in
 
     @property
     def utterances_lost(self) -> int:
-        return sum(self.lost.values())
-
-    @property
-    def loss_ratio(self) -> float:
-        return self.utterances_lost / self.utterances_in if self.utterances_in else 0.0
+        return self.units_lost
 
     @property
     def utterances(self) -> int:
@@ -371,7 +363,7 @@ def _check_loss(report: SubsetReport, out_dir: Path, max_loss_ratio: float) -> s
     log_path = out_dir.parent / f"{out_dir.name}.prep.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text(_format_log(report, max_loss_ratio), encoding="utf-8")
-    reasons = ", ".join(f"{r}: {n}" for r, n in report.lost.most_common())
+    reasons = report.lost_by_reason()
     example = f"; e.g. {report.examples[report.lost.most_common(1)[0][0]][0]}" if report.lost else ""
     if not report.chapters:
         return (f"{report.source_dir}: no usable utterance ({reasons or 'no transcript or flac file found'}"

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from speechbert.corpora.loss_counts import LossCounts
 from speechbert.errors import DataError
 from speechbert.io.kaldi_table import write_table
 from speechbert.io.sqa_data import write_contexts, write_questions
@@ -110,13 +111,13 @@ class PreparedParagraph:
 
 
 @dataclass
-class SourceReport:
+class SourceReport(LossCounts):
     """What happened to one source: kept counts and lost counts per reason."""
 
     spec: SourceSpec
     questions_in: int = 0
     paragraphs_in: int = 0
-    lost_questions: collections.Counter = field(default_factory=collections.Counter)
+    lost: collections.Counter = field(default_factory=collections.Counter)  #: questions lost per reason
     issues: collections.Counter = field(default_factory=collections.Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     paragraphs: list[PreparedParagraph] = field(default_factory=list)
@@ -125,22 +126,13 @@ class SourceReport:
     dropped_before_import: int = 0    #: questions listed in ``spec.dropped``
     reference_not_spoken: int = 0     #: reference questions neither in the spoken JSON nor dropped
 
-    def note(self, reason: str, example: str, questions: int = 0, count: int = 1) -> None:
-        """Count ``count`` items (and ``questions`` lost questions) under ``reason``."""
-        if questions:
-            self.lost_questions[reason] += questions
-        self.issues[reason] += count
-        ex = self.examples.setdefault(reason, [])
-        if len(ex) < 5:
-            ex.append(example)
+    @property
+    def units_in(self) -> int:
+        return self.questions_in
 
     @property
     def questions_lost(self) -> int:
-        return sum(self.lost_questions.values())
-
-    @property
-    def loss_ratio(self) -> float:
-        return self.questions_lost / self.questions_in if self.questions_in else 0.0
+        return self.units_lost
 
 
 def find_sources(spoken_root: str | Path, squad_root: str | Path | None = None,
@@ -333,7 +325,7 @@ def _prepare_source(spec: SourceSpec, opts: ImportOptions) -> SourceReport:
             report.questions_in += 1
             report.dropped_before_import += 1
             report.note(f"synthesis_{reason}", f"{qid} (paragraph {paragraph}, {spec.dropped.name}:{lineno}): "
-                        f"answers {texts[:3]!r}", questions=1)
+                        f"answers {texts[:3]!r}", lost=1)
     report.reference_not_spoken = len(set(ref_q) - spoken_ids - dropped_ids)
     # questions of the spoken JSON grouped by reference paragraph, with that paragraph's spoken text
     wanted: dict[tuple[int, int], list[str]] = collections.defaultdict(list)
@@ -342,7 +334,7 @@ def _prepare_source(spec: SourceSpec, opts: ImportOptions) -> SourceReport:
         for qa in spar.qas:
             report.questions_in += 1
             if qa.id not in ref_q:
-                report.note("question_not_in_reference", qa.id, questions=1)
+                report.note("question_not_in_reference", qa.id, lost=1)
                 continue
             rpar = ref_q[qa.id][0]
             key = (rpar.topic_index, rpar.paragraph_index)
@@ -369,11 +361,11 @@ def _prepare_paragraph(spec: SourceSpec, par: Paragraph, qids: set[str], wavs: d
     where = f"{par.key} ({spec.split} topic {par.topic_index}, paragraph {par.paragraph_index})"
     nq = len(qids)
     if not wavs:
-        report.note("missing_audio", where, questions=nq)
+        report.note("missing_audio", where, lost=nq)
         return None
     if sorted(wavs) != list(range(len(wavs))):
         gaps = sorted(set(range(max(wavs) + 1)) - set(wavs))
-        report.note("missing_audio", f"{where}: sentence(s) {gaps[:5]} missing", questions=nq)
+        report.note("missing_audio", f"{where}: sentence(s) {gaps[:5]} missing", lost=nq)
         return None
     # Three counts that must agree: they are how the release paired text with audio. No other
     # splitter is tried on a mismatch: with the same count and other boundaries every wav of the
@@ -385,13 +377,13 @@ def _prepare_paragraph(spec: SourceSpec, par: Paragraph, qids: set[str], wavs: d
     if len(pieces) != len(wavs):
         report.note("asr_piece_count_mismatch", f"{where}: {counts}")
     if len(raw_sentences) != len(wavs):
-        report.note("sentence_count_mismatch", f"{where}: {counts}", questions=nq)
+        report.note("sentence_count_mismatch", f"{where}: {counts}", lost=nq)
         return None
     durations = []
     for s in range(len(wavs)):
         dur, why = _audio_info(wavs[s])
         if why:
-            report.note(why.split(" ")[0], f"{wavs[s]}: {why}", questions=nq)
+            report.note(why.split(" ")[0], f"{wavs[s]}: {why}", lost=nq)
             return None
         durations.append(dur)
     sentences = [normalize_text(s) for s in raw_sentences]
@@ -404,7 +396,7 @@ def _prepare_paragraph(spec: SourceSpec, par: Paragraph, qids: set[str], wavs: d
             continue
         question = normalize_text(qa.question)
         if not question:
-            report.note("empty_question", qa.id, questions=1)
+            report.note("empty_question", qa.id, lost=1)
             continue
         answers = []
         for a in qa.answers:
@@ -417,7 +409,7 @@ def _prepare_paragraph(spec: SourceSpec, par: Paragraph, qids: set[str], wavs: d
             if not any(b["char_start"] == span.char_start and b["text"] == span.text for b in answers):
                 answers.append({"text": span.text, "char_start": span.char_start})
         if not answers:
-            report.note("question_without_answer", qa.id, questions=1, count=1)
+            report.note("question_without_answer", qa.id, lost=1, count=1)
             continue
         questions.append({"id": qa.id, "context_id": cid, "question": question, "answers": answers})
     if not questions:
@@ -517,7 +509,7 @@ def _format_log(report: SourceReport, set_name: str, paragraphs: Sequence[Prepar
         "counts per reason (items; questions lost):",
     ]
     for reason in sorted(report.issues):
-        lines.append(f"  {reason}: {report.issues[reason]}; {report.lost_questions.get(reason, 0)}")
+        lines.append(f"  {reason}: {report.issues[reason]}; {report.lost.get(reason, 0)}")
         for ex in report.examples.get(reason, []):
             lines.append(f"    e.g. {ex}")
     return "\n".join(lines) + "\n"
@@ -548,7 +540,7 @@ def import_spoken_squad(specs: Iterable[SourceSpec], data_root: str | Path, opts
             log_path = data_root / f"{name}.prep.log"
             data_root.mkdir(parents=True, exist_ok=True)
             log_path.write_text(_format_log(report, name, report.paragraphs, opts), encoding="utf-8")
-            reasons = ", ".join(f"{r}: {n}" for r, n in report.lost_questions.most_common())
+            reasons = report.lost_by_reason()
             failed.append(f"{name} lost {report.questions_lost} of {report.questions_in} questions "
                           f"({100 * report.loss_ratio:.1f}% > {100 * opts.max_loss_ratio:.1f}%: {reasons}; "
                           f"see {log_path})")
