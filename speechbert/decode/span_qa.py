@@ -22,7 +22,7 @@ from speechbert.align.align_dir import job_slice
 from speechbert.errors import ConfigError
 from speechbert.tasks.input_pipeline import InputPipeline
 from speechbert.tasks.sqa_finetune import (SpanQAModel, answered_records, load_span_model, predict_spans,
-                                           prediction_records)
+                                           prediction_records, uses_vector_table)
 from speechbert.tasks.word_segments import SpokenCorpus
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def decode_questions(model: SpanQAModel, args: argparse.Namespace, pipeline: Inp
     dataset = pipeline.sqa_dataset(corpus, questions, train=False)
     spans = predict_spans(model, dataset, n_best=opts.nbest,
                           max_answer_len=opts.max_answer_len or int(args.max_answer_len),
-                          batch_size=opts.batch_size, device=device)
+                          batch_size=opts.batch_size, device=device, vector_table=uses_vector_table(args))
     records = []
     for rec in answered_records(prediction_records(dataset, spans)):
         rec["word_source"] = word_source

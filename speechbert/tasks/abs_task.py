@@ -32,6 +32,11 @@ Contract (what the trainer relies on):
   tensors (the keyword arguments of ``model.forward``), optionally with ``"ids": list[str]``
   (example ids; removed before ``forward`` and named in error messages, e.g. a NaN loss).
 
+* ``attach_model(model, dataset, args, device)`` may connect a dataset to the model once its
+  parameters are final (initialised or restored, on ``device``), before any batch is loaded:
+  e.g. to encode inputs once with a frozen part of the model (the fine-tuning task's audio vector
+  table). Default: nothing.
+
 * ``write_input_record(args, output_dir)`` may write the record of what the model reads
   (``inputs.yaml`` next to ``config.yaml``).
 
@@ -107,6 +112,11 @@ class AbsTask(ABC):
                  device: torch.device) -> dict[str, float]:
         """Extra validation metrics (name -> value), logged as ``valid.<name>``; default none."""
         return {}
+
+    @classmethod
+    def attach_model(cls, model: torch.nn.Module, dataset: Dataset, args: argparse.Namespace,
+                     device: torch.device) -> None:
+        """Connect ``dataset`` to the model whose parameters are now final (default: nothing)."""
 
     @classmethod
     def write_input_record(cls, args: argparse.Namespace, output_dir: Path) -> None:

@@ -34,7 +34,9 @@ decoding stages: :func:`predict_from_exp`.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -59,6 +61,7 @@ from speechbert.tasks.mixed_inputs import MixedEncoder, collate_mixed
 from speechbert.tasks.pretrain import register_init
 from speechbert.tasks.span_decoding import (ScoredSpan, best_spans, make_windows, merge_spans,
                                             units_to_word_logits)
+from speechbert.tasks.audio_vector_table import AudioVectorTable
 from speechbert.tasks.word_segments import SpokenCorpus
 
 logger = logging.getLogger(__name__)
@@ -132,6 +135,8 @@ class SQADataset(Dataset):
         self.units: dict[str, PassageUnits] = {}
         self.examples: list[WindowExample] = []
         self.lengths: list[int] = []
+        #: a frozen encoder's vectors (audio modality): items then carry them instead of frames
+        self.vector_table: AudioVectorTable | None = None
         skipped = {"no passage": 0, "unaligned passage": 0, "no answer word span": 0, "empty passage": 0}
         for q in questions:
             cid = q["context_id"]
@@ -192,6 +197,18 @@ class SQADataset(Dataset):
     def __len__(self) -> int:
         return len(self.examples)
 
+    def context_ids(self) -> list[str]:
+        """The passages the examples read, in first-use order."""
+        return list(dict.fromkeys(self.questions[ex.question]["context_id"] for ex in self.examples))
+
+    def use_vector_table(self, table: AudioVectorTable) -> None:
+        """Hand the model ``table``'s vectors instead of frames from now on, filled for every
+        passage now (before any DataLoader worker starts, so that they share one table)."""
+        if self.modality != "audio":
+            raise ConfigError("a text QA dataset has no audio words to encode")
+        table.fill(self.context_ids())
+        self.vector_table = table
+
     def __getitem__(self, index: int) -> dict:
         ex = self.examples[index]
         q = self.questions[ex.question]
@@ -207,7 +224,12 @@ class SQADataset(Dataset):
                 "audio_positions": [], "audio_feats": []}
         if self.modality == "audio":
             item["audio_positions"] = list(range(offset, offset + n))
-            item["audio_feats"] = self.corpus.word_feats(cid, units.unit_words[ex.start:ex.end].tolist())
+            words = units.unit_words[ex.start:ex.end].tolist()
+            if self.vector_table is not None:
+                del item["audio_feats"]
+                item["audio_vectors"] = self.vector_table.vectors(cid, words)
+            else:
+                item["audio_feats"] = self.corpus.word_feats(cid, words)
         if ex.target is not None:
             item["start"], item["end"] = ex.target
         return item
@@ -256,12 +278,39 @@ def make_sqa_collate(pad_id: int, allow_cls: bool) -> Callable[[list], dict]:
 # --------------------------------------------------------------------------------- decoding
 
 
+def uses_vector_table(args: argparse.Namespace) -> bool:
+    """Whether a model's options (``--audio_vector_table``; older models: yes) encode the words
+    of a frozen audio encoder once per passage."""
+    return bool(getattr(args, "audio_vector_table", True))
+
+
+def attach_vector_table(model: nn.Module, dataset: SQADataset, device: str | torch.device) -> bool:
+    """Give an audio dataset the vector table of the model's audio word encoder if it is frozen.
+
+    Returns whether the dataset now reads encoded vectors (never for text QA or a trainable
+    encoder, whose vectors change with every update)."""
+    encoder = getattr(model, "encoder", None)
+    if dataset.modality != "audio" or not isinstance(encoder, MixedEncoder) or encoder.audio_encoder is None \
+            or not encoder.freeze_audio_encoder:
+        return False
+    if dataset.vector_table is None:
+        dataset.use_vector_table(AudioVectorTable(dataset.corpus, encoder.audio_encoder, device))
+    return True
+
+
 @torch.no_grad()
 def predict_spans(model: SpanQAModel, dataset: SQADataset, *, n_best: int = 5, max_answer_len: int = 30,
-                  batch_size: int = 16, device: str | torch.device = "cpu") -> dict[str, list[ScoredSpan]]:
-    """Best word spans per question id (n-best, best first) over all windows of its passage."""
+                  batch_size: int = 16, device: str | torch.device = "cpu",
+                  vector_table: bool = True) -> dict[str, list[ScoredSpan]]:
+    """Best word spans per question id (n-best, best first) over all windows of its passage.
+
+    ``vector_table``: encode the words of a frozen audio encoder once per passage
+    (:func:`attach_vector_table`); pass the model's own option (:func:`uses_vector_table`) so
+    that decoding reads the vectors validation read."""
     model.eval()
     device = torch.device(device)
+    if vector_table:
+        attach_vector_table(model, dataset, device)
     collate = make_sqa_collate(dataset.vocab.pad_id, allow_cls=False)
     per_question: dict[int, list[list[ScoredSpan]]] = {}
     for first in range(0, len(dataset), batch_size):
@@ -340,7 +389,7 @@ def predict_from_exp(exp_dir: str | Path, data_dir: str | Path, *, dump_dir: str
     dataset = pipeline.sqa_dataset(corpus, questions, train=False)
     spans = predict_spans(net, dataset, n_best=n_best,
                           max_answer_len=max_answer_len or int(args.max_answer_len),
-                          batch_size=batch_size, device=device)
+                          batch_size=batch_size, device=device, vector_table=uses_vector_table(args))
     return prediction_records(dataset, spans)
 
 
@@ -356,7 +405,6 @@ def validation_metrics(data_dir: str | Path, records: Sequence[dict]) -> dict[st
     records carry times, ``ff1`` and ``aos``: the numbers ``score_sqa`` reports as ``overall``
     for the same predictions, so decoding the validation set reproduces the trainer's metrics.
     """
-    import json
 
     from speechbert.io.sqa_data import load_sqa_set
     from speechbert.metrics.sqa_scoring import parse_prediction, score_sqa
@@ -384,7 +432,7 @@ class SQATask(AbsTask):
 
     name = "sqa_finetune"
     prog = "finetune"  # speechbert.bin.finetune
-    _eval_sets: dict[tuple, SQADataset] = {}
+    _eval_sets: "weakref.WeakKeyDictionary[nn.Module, dict[tuple, SQADataset]]" = weakref.WeakKeyDictionary()
 
     @classmethod
     def add_task_arguments(cls, parser: ArgumentParser) -> None:
@@ -411,6 +459,10 @@ class SQATask(AbsTask):
         a("--max_answer_len", type=int, default=30, help="longest predicted answer, in words")
         a("--n_best", type=int, default=5, help="spans kept per question when decoding")
         a("--eval_batch_size", type=int, default=16, help="windows per batch in validation decoding")
+        a("--audio_vector_table", type=str2bool, default=True,
+          help="with --freeze_audio_encoder: encode every passage word once (training, validation and "
+               "decoding read the stored vectors; one float vector per word in host memory) instead of "
+               "running the frozen encoder for every window")
 
     @classmethod
     def _resolve(cls, args: argparse.Namespace) -> None:
@@ -465,6 +517,12 @@ class SQATask(AbsTask):
         return ds
 
     @classmethod
+    def attach_model(cls, model: nn.Module, dataset: Dataset, args: argparse.Namespace,
+                     device: torch.device) -> None:
+        if isinstance(dataset, SQADataset) and uses_vector_table(args):
+            attach_vector_table(model, dataset, device)
+
+    @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[[list], dict]:
         return make_sqa_collate(load_vocab(args.bert_dir).pad_id, allow_cls=args.negative_windows == "cls")
 
@@ -475,14 +533,18 @@ class SQATask(AbsTask):
             return {}
         cls._resolve(args)
         pipeline = pipeline_for_args(args, args.input_modality, windows=True)
-        key = (id(pipeline), args.valid_data, args.valid_dump, args.valid_ctm)
-        if key not in cls._eval_sets:
+        # One decoding set per model and inputs, built at the first validation: its vector table
+        # holds that model's (frozen) encoder's vectors, so it must never serve another model.
+        key = (json.dumps(pipeline.settings.as_dict(), sort_keys=True, default=str),
+               args.valid_data, args.valid_dump, args.valid_ctm)
+        sets = cls._eval_sets.setdefault(model, {})
+        if key not in sets:
             corpus = cls._corpus(args, "valid", train=False)
             questions = read_questions(Path(args.valid_data) / "questions.jsonl")
-            cls._eval_sets[key] = pipeline.sqa_dataset(corpus, questions, train=False)
-        ds = cls._eval_sets[key]
+            sets[key] = pipeline.sqa_dataset(corpus, questions, train=False)
+        ds = sets[key]
         preds = predict_spans(model, ds, n_best=1, max_answer_len=args.max_answer_len,
-                              batch_size=args.eval_batch_size, device=device)
+                              batch_size=args.eval_batch_size, device=device, vector_table=uses_vector_table(args))
         return validation_metrics(args.valid_data, prediction_records(ds, preds))
 
 

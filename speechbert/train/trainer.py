@@ -195,6 +195,9 @@ class Trainer:
         else:
             # Training randomness (dropout ...) differs between processes.
             torch.manual_seed(args.seed + ctx.rank)
+        for dataset in (self.train_set, self.valid_set):
+            if dataset is not None:
+                task_cls.attach_model(self.model, dataset, args, ctx.device)
         self.ddp_model: torch.nn.Module = self.model
         if ctx.distributed:
             self.ddp_model = torch.nn.parallel.DistributedDataParallel(
