@@ -5,6 +5,7 @@
 #               mini-recipe integration test on the other (both CPUs of a CI machine)
 # Other targets: make venv, make bench, make clean-demo, make shell-test, make unit-test,
 #   make integration-test   the mini recipe end to end + its checks (alone)
+#   make reliability-test   the whole bad-input catalogue (make test runs its short set; doc/reliability.md)
 #   make repro-check        run the mini recipe twice, compare every stage's outputs (doc/reproducibility.md)
 #   make repro-check-quick  the same on a 0.1-size corpus, stages 1-5 (stage 5 for one epoch)
 SHELL := /bin/bash
@@ -12,7 +13,7 @@ SHELL := /bin/bash
 PYTHON := tools/venv/bin/python
 MINI := egs/mini_spoken_squad/sqa1
 
-.PHONY: all demo test venv shell-test unit-test integration-test repro-check repro-check-quick bench clean-demo
+.PHONY: all demo test venv shell-test unit-test integration-test reliability-test repro-check repro-check-quick bench clean-demo
 all: test
 
 venv: tools/speechbert.done tools/activate_python.sh
@@ -32,6 +33,9 @@ unit-test: venv
 
 integration-test: venv
 	bash test/integration/run_mini_recipe.sh
+
+reliability-test: venv
+	SPEECHBERT_LONG_CATALOGUE=1 OMP_NUM_THREADS=1 $(PYTHON) -m pytest -q -ra test/reliability
 
 repro-check: venv
 	bash test/integration/repro_check.sh

@@ -64,12 +64,14 @@ fi
 
 # Merge the per-job outputs. Importing the merged CTM checks it against the data dir and
 # writes word.ctm atomically.
+ctms=()
+skipped=()
 for n in $(seq "${nj}"); do
-    cat "${dir}/word.${n}.ctm"
-done | LC_ALL=C sort -k1,1 -k3,3n > "${dir}/.word.ctm.tmp"
-for n in $(seq "${nj}"); do
-    cat "${dir}/skipped.${n}"
-done | LC_ALL=C sort > "${dir}/skipped"
+    ctms+=("${dir}/word.${n}.ctm")
+    skipped+=("${dir}/skipped.${n}")
+done
+sort_into "${dir}/.word.ctm.tmp" -k1,1 -k3,3n "${ctms[@]}"
+sort_into "${dir}/skipped" "${skipped[@]}"
 if [ ! -s "${dir}/.word.ctm.tmp" ]; then
     rm -f "${dir}/.word.ctm.tmp"
     log "Error: no utterance of ${data} could be aligned (reasons in ${dir}/skipped)"

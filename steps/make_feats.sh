@@ -87,15 +87,14 @@ if ! "${cmd_words[@]}" JOB=1:"${nj}" "${logdir}/make_feats.JOB.log" \
 fi
 
 # Merge the per-job outputs in LC_ALL=C order, atomically.
-for name in feats.scp utt2num_frames; do
-    for n in $(seq "${nj}"); do
-        case ${name} in
-            feats.scp) cat "${dump}/feats.${n}.scp" ;;
-            *) cat "${dump}/utt2num_frames.${n}" ;;
-        esac
-    done | LC_ALL=C sort > "${dump}/.${name}.tmp"
-    mv "${dump}/.${name}.tmp" "${dump}/${name}"
+scps=()
+frames=()
+for n in $(seq "${nj}"); do
+    scps+=("${dump}/feats.${n}.scp")
+    frames+=("${dump}/utt2num_frames.${n}")
 done
+sort_into "${dump}/feats.scp" "${scps[@]}"
+sort_into "${dump}/utt2num_frames" "${frames[@]}"
 for n in $(seq "${nj}"); do
     rm -f "${dump}/feats.${n}.scp" "${dump}/utt2num_frames.${n}"
 done

@@ -39,7 +39,10 @@ case "${1:-}" in
     [ $# -ge 2 ] || usage 1
     list=$2
     shift 2
-    [ -f "${list}" ] || die "no such file ${list}"
+    [ -e "${list}" ] || die "no such file ${list}"
+    if [ ! -r "${list}" ] || [ -d "${list}" ]; then   # a file or a pipe (<(...)) will do
+      die "cannot read ${list}"
+    fi
     ;;
   -h | --help) usage 0 ;;
   -*)

@@ -143,7 +143,14 @@ def load_aligner(model_dir: str | Path) -> Aligner:
     weights = model_dir / WEIGHTS_NAME
     if not weights.is_file():
         raise ConfigError(f"{model_dir}: no {WEIGHTS_NAME}")
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for damaged or foreign files
+        from speechbert.train.checkpoint import load_failure
+
+        raise ConfigError(f"{weights}: cannot load the aligner's weights (damaged, or of another model?): "
+                          f"{load_failure(e)}") from None
     model.eval()
     cmvn = GlobalCMVN.load(model_dir / info["cmvn"]) if info.get("cmvn") else None
     return Aligner(model, vocab, frame_shift, rule, cmvn, info.get("feats_type", ""))

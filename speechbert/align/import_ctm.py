@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from speechbert.errors import DataError
 from speechbert.io.ctm import CtmEntry, read_ctm, validate_ctm
 from speechbert.io.kaldi_table import read_table
 from speechbert.io.sqa_data import read_utt2dur
@@ -16,11 +17,16 @@ def import_ctm(ctm_path: str | Path, data_dir: str | Path) -> dict[str, list[Ctm
     differ in case), and a missing confidence becomes 1.0.
 
     Raises:
-        DataError: unknown utterances, negative or overlapping times, times past ``utt2dur``,
-            or words that are not the utterance's ``text`` (see ``validate_ctm``).
+        DataError: a CTM without words, unknown utterances, negative or overlapping times,
+            times past ``utt2dur``, or words that are not the utterance's ``text`` (see
+            ``validate_ctm``).
     """
     text = read_table(Path(data_dir) / "text", allow_empty_value=True)
-    ctm = validate_ctm(read_ctm(ctm_path), text, ctm_path, utt2dur=read_utt2dur(data_dir, required=False))
+    raw = read_ctm(ctm_path)
+    if not raw:
+        # Nothing would be aligned, and every later stage would quietly see unaligned utterances.
+        raise DataError("no words (an empty CTM, or only comments)", ctm_path)
+    ctm = validate_ctm(raw, text, ctm_path, utt2dur=read_utt2dur(data_dir, required=False))
     out: dict[str, list[CtmEntry]] = {}
     for utt, entries in ctm.items():
         words = text[utt].split()

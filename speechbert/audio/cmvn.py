@@ -31,20 +31,20 @@ class CMVNAccumulator:
     def __init__(self) -> None:
         self._stats: np.ndarray | None = None
 
-    def add(self, feats: np.ndarray, utt: str | None = None) -> None:
-        """Add the frames of one ``(frames, dim)`` matrix.
+    def add(self, feats: np.ndarray, utt: str | None = None, where: str | Path | None = None) -> None:
+        """Add the frames of one ``(frames, dim)`` matrix (``where``: the file it came from).
 
         Raises:
-            DataError: naming ``utt`` if the dimension differs from earlier matrices.
+            DataError: naming ``where`` and ``utt`` if the dimension differs from earlier matrices.
         """
         if feats.ndim != 2:
-            raise DataError(f"expected a (frames, dim) matrix, got shape {feats.shape}", key=utt)
+            raise DataError(f"expected a (frames, dim) matrix, got shape {feats.shape}", where, key=utt)
         dim = feats.shape[1]
         if self._stats is None:
             self._stats = np.zeros((2, dim + 1), dtype=np.float64)
         elif self._stats.shape[1] != dim + 1:
             raise DataError(f"feature dimension {dim} differs from {self._stats.shape[1] - 1} "
-                            "seen in earlier utterances", key=utt)
+                            "seen in earlier utterances", where, key=utt)
         x = feats.astype(np.float64, copy=False)
         self._stats[0, :dim] += x.sum(axis=0)
         self._stats[1, :dim] += np.einsum("ij,ij->j", x, x)

@@ -55,7 +55,9 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
     summary = ExtractSummary()
     num_frames: list[tuple[str, int]] = []
     out_scp.parent.mkdir(parents=True, exist_ok=True)
-    fd, raw_scp = tempfile.mkstemp(prefix=f".{out_scp.name}.", suffix=".raw", dir=out_scp.parent)
+    # Named like the atomic writers' temporary files (.<name>.<random>.tmp), so that the clean-up
+    # of a killed run's leftovers (steps/make_feats.sh, remove_orphaned_temps) finds it too.
+    fd, raw_scp = tempfile.mkstemp(prefix=f".{out_scp.name}.", suffix=".raw.tmp", dir=out_scp.parent)
     os.close(fd)
     try:
         with atomic_path(out_ark) as tmp_ark:
@@ -68,7 +70,7 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
                         try:
                             extractor.check_features(feats, utt)
                         except DataError as e:
-                            _skip_or_raise(e, utt, summary, skip_bad_utts)
+                            _skip_or_raise(e, utt, summary, skip_bad_utts, source.segments_path or source.wav_scp)
                             continue
                         writer(utt, feats)
                         num_frames.append((utt, feats.shape[0]))
@@ -102,7 +104,7 @@ def _chunks(source: WavSource, extractor: FeatureExtractor, summary: ExtractSumm
             samples, _ = source.load(utt)
             extractor.check_audio(samples, utt)
         except DataError as e:
-            _skip_or_raise(e, utt, summary, skip_bad_utts)
+            _skip_or_raise(e, utt, summary, skip_bad_utts, source.segments_path or source.wav_scp)
             continue
         if chunk and size + len(samples) > budget:
             yield chunk
@@ -113,9 +115,10 @@ def _chunks(source: WavSource, extractor: FeatureExtractor, summary: ExtractSumm
         yield chunk
 
 
-def _skip_or_raise(err: DataError, utt: str, summary: ExtractSummary, skip_bad_utts: bool) -> None:
+def _skip_or_raise(err: DataError, utt: str, summary: ExtractSummary, skip_bad_utts: bool,
+                   where: str | Path | None = None) -> None:
     if not skip_bad_utts:
-        raise _with_key(err, utt) from None
+        raise _with_key(err, utt, where) from None
     logger.warning("skipping %s: %s", utt, err)
     summary.skipped.append(utt)
 
@@ -125,8 +128,10 @@ def _write_lines(path: str | Path, lines: list[str]) -> None:
         f.writelines(lines)
 
 
-def _with_key(err: DataError, utt: str) -> DataError:
-    """Make sure an error names the utterance (errors from the extractor may lack the file)."""
+def _with_key(err: DataError, utt: str, where: str | Path | None = None) -> DataError:
+    """Make sure an error names the utterance and a file (the extractor's errors name neither)."""
+    if err.path is None and where is not None:
+        return DataError(err.reason, where, key=err.key or utt)
     if err.key is not None or utt in str(err):
         return err
     return DataError(str(err), key=utt)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import soundfile
 
 from speechbert.errors import DataError
 from speechbert.io.kaldi_table import iter_table, read_table
+from speechbert.io.pipes import run_pipe
 
 logger = logging.getLogger(__name__)
 
@@ -163,16 +163,7 @@ def wav_truncation(path: str | Path) -> str | None:
 
 def _run_pipe(command: str, *, utt: str, where: str | Path | None) -> bytes:
     """Run a wav.scp pipe command with bash and return its stdout."""
-    if not command:
-        raise DataError("empty command before '|'", where, key=utt)
-    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, check=False)
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = f": {err[-1]}" if err else ""
-        raise DataError(f"command '{command} |' failed with exit status {proc.returncode}{detail}",
-                        where, key=utt)
-    return proc.stdout
+    return run_pipe(command, where=where, key=utt)
 
 
 def resample(samples: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:

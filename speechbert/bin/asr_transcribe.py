@@ -1,7 +1,7 @@
 """Recognise the utterances of a data set: ASR transcript, ASR word times and the WER.
 
     python -m speechbert.bin.asr_transcribe --asr ctc|corpus|pocketsphinx --data data/test \\
-        --dump dump/test --cmvn dump/train/cmvn.ark --model_dir exp/align --out_dir exp/asr_ctc/test
+        --dump dump/test --cmvn dump/train/cmvn.ark --model_dir exp/ctc_aligner --out_dir exp/asr_ctc/test
     # one job of a split run, then the merge
     python -m speechbert.bin.asr_transcribe --asr ctc ... --nj 4 --job 2 --out_dir exp/asr_ctc/test/split4/2
     python -m speechbert.bin.asr_transcribe --data data/test --out_dir exp/asr_ctc/test \\
@@ -36,7 +36,7 @@ def get_parser() -> ArgumentParser:
     a("--out_dir", required=True, help="where text, word.ctm and wer.txt go")
     a("--dump", default=None, help="feature directory with feats.scp (ctc, corpus)")
     a("--cmvn", default=None, help="training CMVN stats (default: the aligner's copy) (ctc, corpus)")
-    a("--model_dir", default=None, help="trained aligner directory, e.g. exp/align (ctc, corpus)")
+    a("--model_dir", default=None, help="trained CTC aligner directory, e.g. exp/ctc_aligner (ctc, corpus)")
     a("--nj", type=int, default=1, help="number of jobs the utterances are split into")
     a("--job", type=int, default=1, help="which job (1-based) this run is")
     a("--merge", nargs="+", default=None,

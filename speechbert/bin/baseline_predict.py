@@ -35,7 +35,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    sqa = load_sqa_set(args.data)
+    sqa = load_sqa_set(args.data, require_questions=True)
     ctm = validate_ctm(read_ctm(args.ctm), sqa.text, args.ctm, sqa.utt2dur)
     lengths = None
     if args.kind == "random_span" and args.train_data:

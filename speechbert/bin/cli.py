@@ -46,31 +46,50 @@ class ArgumentParser(configargparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
         """argparse's error, naming the YAML file when the bad value came from one."""
+        super().error(self.config_note(message))
+
+    def config_note(self, message: str) -> str:
+        """``message`` plus "(the value of 'x' in config file f)" when it is about an option whose
+        value came from a YAML config (and not from the command line); else ``message``."""
+        keys = getattr(self, "_config_keys", None)
+        if not keys:
+            return message
         m = re.match(r"argument (--[\w-]+)", message)
-        if m and getattr(self, "_config_keys", None):
-            name = m.group(1)[2:].replace("-", "_")
+        if m:
+            names = [m.group(1)[2:].replace("-", "_")]
+        else:  # configargparse's own messages and the tools' ConfigErrors name the key
+            names = [k for k in keys if re.search(rf"(?<![\w/.-])(--)?{re.escape(k)}(?![\w/.-])", message)]
+        for name in names:
             given = any(a.split("=", 1)[0] in (f"--{name}", f"--{name.replace('_', '-')}")
                         for a in getattr(self, "_argv", []))
-            if name in self._config_keys and not given:
-                message = f"{message} (the value of {name!r} in config file {self._config_keys[name]})"
-        super().error(message)
+            if name in keys and not given:
+                return f"{message} (the value of {name!r} in config file {keys[name]})"
+        return message
 
     def _check_config_keys(self, argv: list[str]) -> None:
         known = {s[2:] for action in self._actions for s in action.option_strings if s.startswith("--")}
         for path in _config_paths(argv):
             try:
-                with open(path, encoding="utf-8") as f:
-                    data = yaml.safe_load(f) or {}
+                with open(path, "rb") as f:
+                    raw = f.read()
+                data = yaml.safe_load(raw.decode("utf-8")) or {}
             except OSError as e:
                 raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+            except UnicodeDecodeError as e:
+                line = raw[:e.start].count(b"\n") + 1
+                raise ConfigError(f"config file {path}:{line}: not valid UTF-8 "
+                                  f"({e.reason} at byte {e.start})") from None
             except yaml.YAMLError as e:
                 raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
             if not isinstance(data, dict):
                 raise ConfigError(f"config file {path}: expected a mapping of option names to values")
-            for key in data:
+            for key, value in data.items():
                 if str(key) not in known:
                     raise ConfigError(f"config file {path}: unknown option {key!r} "
                                       f"(see --help for the options of {self.prog})")
+                if isinstance(value, dict):
+                    raise ConfigError(f"config file {path}: option {key!r} is a mapping; expected a number, "
+                                      "string, boolean or list")
                 self._config_keys[str(key).replace("-", "_")] = str(path)
 
 
@@ -177,7 +196,10 @@ def run_main(main: Callable[[argparse.Namespace], int | None], parser: ArgumentP
     except SpeechbertError as e:
         if verbose >= 2:
             logging.exception("%s failed", parser.prog)
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        message = str(e)
+        if isinstance(e, ConfigError) and hasattr(parser, "config_note"):
+            message = parser.config_note(message)  # a bad value from a YAML config names the file
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return 1
     except Exception as e:  # noqa: BLE001 - last-resort reporting for unexpected failures
         if verbose >= 2:

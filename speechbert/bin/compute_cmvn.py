@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         for utt, feats in reader.items():
             if not np.isfinite(feats).all():
                 raise DataError("features contain NaN/Inf", args.feats_scp, key=utt)
-            acc.add(feats, utt)
+            acc.add(feats, utt, args.feats_scp)
             num_utts += 1
     if num_utts == 0:
         raise DataError("no utterances to compute CMVN statistics from", args.feats_scp)

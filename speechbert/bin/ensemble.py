@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     info: dict[str, Any] = {"weight": args.weight, "chosen_on": "--weight", "grid": None}
     if given:
-        dev = load_sqa_set(args.dev_data, require_utt2dur=False)
+        dev = load_sqa_set(args.dev_data, require_utt2dur=False, require_questions=True)
         if Path(args.dev_data).resolve().name.startswith("test"):
             logging.warning("choosing the ensemble weight on %s: a test set? (choices belong on dev)", args.dev_data)
         by_id = {q["id"]: q for q in dev.questions}

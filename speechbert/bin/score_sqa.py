@@ -22,11 +22,11 @@ from typing import Sequence
 from speechbert.bin.cli import get_base_parser, run_main
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.atomic import atomic_open
-from speechbert.io.kaldi_table import read_table, write_table
+from speechbert.io.kaldi_table import write_table
 from speechbert.io.sqa_data import load_sqa_set
 from speechbert.metrics.bootstrap import DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED
 from speechbert.metrics.sqa_scoring import (DEFAULT_WER_EDGES, ERROR_RULES, format_result_md,
-                                            parse_wer_edges, passage_asr_table, read_predictions,
+                                            parse_wer_edges, passage_asr_table, read_asr_text, read_predictions,
                                             score_sqa)
 
 
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bootstrap_samples < 0:
         raise ConfigError(f"--bootstrap_samples must be 0 (no intervals) or positive, got {args.bootstrap_samples}")
     edges = parse_wer_edges(args.wer_buckets)
-    sqa = load_sqa_set(data, require_utt2dur=False)
+    sqa = load_sqa_set(data, require_utt2dur=False, require_questions=True)
     by_id = {q["id"]: q for q in sqa.questions}
     durations = None
     if sqa.utt2dur:
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         asr_path = Path(args.asr_text)
         if not asr_path.is_file():
             raise DataError("no such file (--asr_text)", asr_path)
-    asr_text = read_table(asr_path, allow_empty_value=True) if asr_path is not None else None
+    asr_text = read_asr_text(asr_path, sqa.text) if asr_path is not None else None
     if args.per_passage_wer and asr_text is None:
         raise ConfigError("--per_passage_wer needs an ASR transcript (--asr_text or <data>/text.asr)")
     alignment = passage_asr_table(sqa, asr_text) if asr_text is not None else None

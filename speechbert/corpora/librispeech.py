@@ -56,6 +56,7 @@ from typing import Iterable
 
 from speechbert.corpora.loss_counts import LossCounts
 from speechbert.errors import DataError
+from speechbert.io.atomic import atomic_open
 from speechbert.io.kaldi_table import write_table
 from speechbert.io.text_lines import iter_utf8_lines
 from speechbert.io.sqa_data import write_contexts, write_questions
@@ -342,7 +343,8 @@ def _write_set(report: SubsetReport, out_dir: Path, log_text: str) -> Path:
         write_table(tmp / "utt2dur", utt2dur)
         write_contexts(tmp / "contexts", contexts)
         write_questions(tmp / "questions.jsonl", [])
-        (tmp / "prep.log").write_text(log_text, encoding="utf-8")
+        with atomic_open(tmp / "prep.log") as f:
+            f.write(log_text)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
             os.replace(out_dir, old / out_dir.name)
@@ -362,7 +364,8 @@ def _check_loss(report: SubsetReport, out_dir: Path, max_loss_ratio: float) -> s
         return None
     log_path = out_dir.parent / f"{out_dir.name}.prep.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_text(_format_log(report, max_loss_ratio), encoding="utf-8")
+    with atomic_open(log_path) as f:
+        f.write(_format_log(report, max_loss_ratio))
     reasons = report.lost_by_reason()
     example = f"; e.g. {report.examples[report.lost.most_common(1)[0][0]][0]}" if report.lost else ""
     if not report.chapters:

@@ -45,6 +45,7 @@ from typing import Iterable, Sequence
 
 from speechbert.corpora.loss_counts import LossCounts
 from speechbert.errors import DataError
+from speechbert.io.atomic import atomic_open
 from speechbert.io.kaldi_table import write_table
 from speechbert.io.sqa_data import write_contexts, write_questions
 from speechbert.io.squad_json import Paragraph, iter_paragraphs, load_squad
@@ -465,8 +466,10 @@ def _write_set(data_root: Path, set_name: str, paragraphs: Sequence[PreparedPara
             write_table(tmp / "text.asr", asr)
         if with_ctm:
             ctm.sort(key=lambda line: (line.split(" ", 1)[0].encode(), float(line.split()[2])))
-            (tmp / "oracle.ctm").write_text("".join(ctm), encoding="utf-8")
-        (tmp / "prep.log").write_text(log_text, encoding="utf-8")
+            with atomic_open(tmp / "oracle.ctm") as f:
+                f.write("".join(ctm))
+        with atomic_open(tmp / "prep.log") as f:
+            f.write(log_text)
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{set_name}.old.", dir=data_root))
             os.replace(target, old / set_name)
@@ -539,7 +542,8 @@ def import_spoken_squad(specs: Iterable[SourceSpec], data_root: str | Path, opts
         if report.loss_ratio > opts.max_loss_ratio:
             log_path = data_root / f"{name}.prep.log"
             data_root.mkdir(parents=True, exist_ok=True)
-            log_path.write_text(_format_log(report, name, report.paragraphs, opts), encoding="utf-8")
+            with atomic_open(log_path) as f:
+                f.write(_format_log(report, name, report.paragraphs, opts))
             reasons = report.lost_by_reason()
             failed.append(f"{name} lost {report.questions_lost} of {report.questions_in} questions "
                           f"({100 * report.loss_ratio:.1f}% > {100 * opts.max_loss_ratio:.1f}%: {reasons}; "

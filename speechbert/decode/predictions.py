@@ -70,11 +70,18 @@ def _check_entry(e: Any, path: Path, lineno: int, qid: str, what: str) -> dict:
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
             raise DataError(f"{what}: field {name!r} must be a finite number or null, got {v!r}",
                             path, lineno, key=qid)
+    start, end = e.get("start"), e.get("end")
+    if (start is None) != (end is None):
+        raise DataError(f"{what}: fields 'start' and 'end' must both be numbers or both null, got {start!r} and "
+                        f"{end!r}", path, lineno, key=qid)
+    if start is not None and (start < 0 or start > end):
+        raise DataError(f"{what}: time span [{start}, {end}] must have 0 <= start <= end", path, lineno, key=qid)
     span = e.get("word_span")
     if span is not None and (not isinstance(span, list) or len(span) != 2
-                             or not all(isinstance(x, int) and not isinstance(x, bool) for x in span)):
-        raise DataError(f"{what}: field 'word_span' must be [first, last] integers, got {span!r}",
-                        path, lineno, key=qid)
+                             or not all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+                             or span[0] < 0 or span[0] > span[1]):
+        raise DataError(f"{what}: field 'word_span' must be [first, last] integers with 0 <= first <= last, "
+                        f"got {span!r}", path, lineno, key=qid)
     return e
 
 
@@ -84,8 +91,9 @@ def read_prediction_records(path: str | Path) -> dict[str, dict]:
     A record without an ``nbest`` list gets its best span as its only entry.
 
     Raises:
-        DataError: naming the file and line of invalid JSON, a missing id, a bad number or span,
-            or a repeated question id.
+        DataError: naming the file and line of invalid JSON, a missing id, a bad number or span
+            (a time span must have 0 <= start <= end, a word span first <= last), or a repeated
+            question id; naming the file when it holds no prediction.
     """
     path = Path(path)
     out: dict[str, dict] = {}
@@ -104,4 +112,6 @@ def read_prediction_records(path: str | Path) -> dict[str, dict]:
             raise DataError("field 'nbest' must be a list", path, lineno, key=qid)
         rec["nbest"] = [_check_entry(e, path, lineno, qid, f"nbest[{k}]") for k, e in enumerate(nbest)]
         out[qid] = rec
+    if not out:
+        raise DataError("no predictions (the file is empty)", path)
     return out

@@ -1,6 +1,8 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
-A reader never sees a half-written file, and a failure leaves the previous version intact.
+A reader never sees a half-written file, and a failure leaves the previous version intact. A
+failed write (disk full, no permission, ...) raises :class:`~speechbert.errors.WriteError`
+naming the target: ``cannot write exp/x/model.avg.pt: No space left on device``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+from speechbert.errors import WriteError
 
 
 def _umask_mode() -> int:
@@ -28,9 +32,7 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     if "r" in mode or "a" in mode or "+" in mode:
         raise ValueError(f"atomic_open only writes whole files, not mode {mode!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, _umask_mode())
+    fd, tmp = _make_temp(path)
     try:
         if "b" in mode:
             f = os.fdopen(fd, mode)
@@ -41,9 +43,9 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as e:
+        _remove(tmp)
+        _raise_as_write_error(e, path, tmp)
         raise
 
 
@@ -57,17 +59,62 @@ def atomic_path(path: str | Path) -> "contextlib.AbstractContextManager[Path]":
 
 @contextlib.contextmanager
 def _atomic_path(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _make_temp(path)
     os.close(fd)
-    os.chmod(tmp, _umask_mode())
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as e:
+        _remove(tmp)
+        _raise_as_write_error(e, path, tmp)
         raise
+
+
+def _make_temp(path: Path) -> tuple[int, str]:
+    """Create the directory of ``path`` and a temporary file in it (mode as ``open`` would give)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError.from_os_error(path, e, f"cannot create the directory {path.parent}") from e
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise WriteError.from_os_error(path, e) from e
+    try:
+        os.chmod(tmp, _umask_mode())
+    except OSError as e:
+        os.close(fd)
+        _remove(tmp)
+        raise WriteError.from_os_error(path, e) from e
+    return fd, tmp
+
+
+def _remove(tmp: str | Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def write_error(err: BaseException, path: str | Path, *temps: str | Path) -> WriteError | None:
+    """The :class:`WriteError` naming ``path`` for ``err``, if ``err`` is a failure to write it.
+
+    That is an ``OSError`` that names no file (a failed ``write``, ``flush`` or ``fsync``: disk
+    full, I/O error, quota) or names ``path`` or one of its temporary files ``temps``. An
+    ``OSError`` about another file (an input that could not be read inside the ``with`` block)
+    is not, and neither is a ``WriteError`` already raised for another file.
+    """
+    if not isinstance(err, OSError) or isinstance(err, WriteError):
+        return None
+    ours = {os.fspath(p) for p in (path, *temps)}
+    names = [n for n in (err.filename, err.filename2) if n is not None]
+    if names and not any(isinstance(n, (str, bytes, os.PathLike)) and os.fsdecode(n) in ours for n in names):
+        return None
+    return WriteError.from_os_error(path, err)
+
+
+def _raise_as_write_error(err: BaseException, path: Path, tmp: str) -> None:
+    converted = write_error(err, path, tmp)
+    if converted is not None:
+        raise converted from err
 
 
 def remove_orphaned_temps(directory: str | Path) -> list[Path]:

@@ -15,6 +15,7 @@ from typing import Iterable, Mapping, Sequence
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_open
 from speechbert.io.kaldi_table import c_sort_key, check_key
+from speechbert.io.text_lines import iter_utf8_lines
 
 # Entries other tools write for silence or noise; they are not words of the transcript.
 NON_WORDS = frozenset({"<eps>", "sil", "<sil>", "!sil", "sp", "<sp>", "[sil]"})
@@ -44,19 +45,13 @@ def read_ctm(path: str | Path) -> dict[str, list[CtmEntry]]:
     """Read a CTM into ``{utt: [entries sorted by start]}``, utterances in file order.
 
     Raises:
-        DataError: naming the file and line for a malformed line, a number that does not
-            parse, a negative or non-finite start or duration, or a bad utterance id.
+        DataError: naming the file and line for a missing file, text that is not UTF-8, a
+            malformed line, a number that does not parse, a negative or non-finite start or
+            duration, or a bad utterance id.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such file", path)
     out: dict[str, list[CtmEntry]] = {}
-    with open(path, encoding="utf-8", errors="strict") as f:
-        try:
-            lines = list(f)
-        except UnicodeDecodeError as e:
-            raise DataError(f"not valid UTF-8 ({e.reason})", path) from None
-    for lineno, raw in enumerate(lines, start=1):
+    for lineno, raw in iter_utf8_lines(path):
         fields = raw.split()
         if not fields or fields[0].startswith(";;"):
             continue  # blank lines and NIST comments

@@ -17,6 +17,7 @@ which makes repeated slices of the same utterances a memory copy.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from collections import OrderedDict
@@ -28,6 +29,7 @@ import numpy as np
 from speechbert.audio.cmvn import GlobalCMVN
 from speechbert.errors import DataError
 from speechbert.io.kaldi_table import read_table
+from speechbert.io.pipes import run_pipe
 
 _HEADER_BYTES = 15  # "\0B" + "FM " + "\4" + int32 rows + "\4" + int32 cols
 _BINARY_DTYPES = {b"FM ": np.dtype("<f4"), b"DM ": np.dtype("<f8")}
@@ -171,6 +173,9 @@ class FeatsReader:
         if sep and offset_s.isdigit() and not path.endswith("|"):
             offset = int(offset_s)
             raw = self._pread(utt, path, _HEADER_BYTES, offset)
+            if not raw:
+                raise DataError(f"byte offset {offset} is past the end of archive {path} "
+                                f"({os.fstat(self._fd(utt, path)).st_size} bytes)", self.feats_scp, key=utt)
             dtype = _BINARY_DTYPES.get(raw[2:5])
             if raw[:2] == b"\0B" and dtype is not None and len(raw) == _HEADER_BYTES \
                     and raw[5:6] == b"\4" and raw[10:11] == b"\4":
@@ -202,9 +207,17 @@ class FeatsReader:
 
         loc = self._location(utt)
         try:
-            mat = kaldiio.load_mat(loc, fd_dict=self._kaldiio_fds)
+            if loc.endswith("|"):
+                # Run the command here: kaldiio only asserts on a failing one, without its status.
+                data = run_pipe(loc[:-1].strip(), where=self.feats_scp, key=utt)
+                mat = kaldiio.matio.read_kaldi(io.BytesIO(data))
+            else:
+                mat = kaldiio.load_mat(loc, fd_dict=self._kaldiio_fds)
+        except DataError:
+            raise
         except Exception as e:  # noqa: BLE001 - kaldiio raises many types for bad data
-            raise DataError(f"cannot read features at {loc}: {type(e).__name__}: {e}",
+            why = " ".join(str(e).split())  # kaldiio's messages span lines and pad with spaces
+            raise DataError(f"cannot read features at {loc}: {type(e).__name__}{': ' + why if why else ''}",
                             self.feats_scp, key=utt) from None
         mat = np.asarray(mat)
         if mat.ndim != 2:

@@ -275,7 +275,8 @@ def read_utt2dur(data_dir: str | Path, *, required: bool = True) -> dict[str, fl
     return utt2dur
 
 
-def load_sqa_set(data_dir: str | Path, *, require_utt2dur: bool = True) -> SQASet:
+def load_sqa_set(data_dir: str | Path, *, require_utt2dur: bool = True,
+                 require_questions: bool = False) -> SQASet:
     """Load and cross-check ``text``, ``contexts``, ``questions.jsonl`` and ``utt2dur``.
 
     Checks that every context utterance has text (and a duration), that every question's
@@ -284,6 +285,8 @@ def load_sqa_set(data_dir: str | Path, *, require_utt2dur: bool = True) -> SQASe
     Args:
         data_dir: the data directory.
         require_utt2dur: if False, a missing ``utt2dur`` gives an empty mapping.
+        require_questions: if True, a ``questions.jsonl`` without questions is an error (for
+            the tools that score or answer them).
 
     Raises:
         DataError: naming the file and line (or key) of the first inconsistency.
@@ -317,4 +320,6 @@ def load_sqa_set(data_dir: str | Path, *, require_utt2dur: bool = True) -> SQASe
                                 f"char_start {a['char_start']} of its passage (found {got!r})",
                                 q_path, lineno)
         sqa.questions.append(q)
+    if require_questions and not sqa.questions:
+        raise DataError("no questions (the file is empty)", q_path)
     return sqa

@@ -25,6 +25,7 @@ import numpy as np
 
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.jsonl import iter_jsonl
+from speechbert.io.kaldi_table import iter_table
 from speechbert.io.sqa_data import SQASet, char_span_to_word_span
 from speechbert.metrics.bootstrap import (CI_LEVEL, DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED,
                                           mean_intervals)
@@ -125,7 +126,7 @@ def read_predictions(path: str | Path, questions: Mapping[str, Mapping[str, Any]
 
     Raises:
         DataError: naming the file and line of a malformed line, an unknown question id, a
-            context mismatch or a repeated id.
+            context mismatch or a repeated id; naming the file when it holds no prediction.
     """
     path = Path(path)
     out: dict[str, Prediction] = {}
@@ -147,6 +148,25 @@ def read_predictions(path: str | Path, questions: Mapping[str, Mapping[str, Any]
                 raise DataError(f"question {pred.id!r}: end time {pred.end} s is past the end of its passage "
                                 f"({dur:.3f} s)", path, lineno)
         out[pred.id] = pred
+    if not out:
+        # A decoder that wrote nothing is broken; scoring it would report zeros with exit status 0.
+        raise DataError("no predictions (the file is empty)", path)
+    return out
+
+
+def read_asr_text(path: str | Path, reference: Mapping[str, str]) -> dict[str, str]:
+    """An ASR transcript table ``<utt> <words>`` of the utterances of ``reference`` (the set's text).
+
+    Raises:
+        DataError: naming the file and line of a table error, or of an utterance that is not in
+            ``reference`` (the transcript of another set would otherwise score as all deletions).
+    """
+    out: dict[str, str] = {}
+    for lineno, utt, words in iter_table(path, allow_empty_value=True):
+        if utt not in reference:
+            raise DataError(f"utterance {utt!r} is not in the data set's text (the ASR transcript of another "
+                            "set?)", path, lineno)
+        out[utt] = words
     return out
 
 
@@ -431,12 +451,15 @@ def score_sqa(sqa: SQASet, predictions: Mapping[str, Prediction], *,
 
     Raises:
         ConfigError: on an unknown ``error_rule`` or a negative ``bootstrap_samples``.
-        DataError: if a reference word span lies outside its passage.
+        DataError: if the set has no questions, or a reference word span lies outside its passage.
     """
     if error_rule not in ERROR_RULES:
         raise ConfigError(f"error_rule must be one of {', '.join(ERROR_RULES)}, got {error_rule!r}")
     if bootstrap_samples < 0:
         raise ConfigError(f"bootstrap_samples must be 0 (no intervals) or positive, got {bootstrap_samples}")
+    if not sqa.questions:
+        # Scores of nothing would read as a table of dashes with exit status 0.
+        raise DataError("no questions to score", sqa.data_dir / "questions.jsonl")
     boot = {"bootstrap_samples": bootstrap_samples, "bootstrap_seed": bootstrap_seed}
     text_scored = any(p.words is not None for p in predictions.values())
     qcontexts = list(dict.fromkeys(q["context_id"] for q in sqa.questions))

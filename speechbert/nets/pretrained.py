@@ -129,7 +129,9 @@ def _read_weights(directory: Path) -> dict[str, torch.Tensor]:
         try:
             return torch.load(bin_file, map_location="cpu", weights_only=True)
         except Exception as exc:  # pickle errors come in many types
-            raise ConfigError(f"{bin_file}: cannot read weights ({exc})") from None
+            from speechbert.train.checkpoint import load_failure
+
+            raise ConfigError(f"{bin_file}: cannot read weights ({load_failure(exc)})") from None
     raise ConfigError(f"{directory}: no model.safetensors or pytorch_model.bin")
 
 

@@ -322,7 +322,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
-        raise ConfigError(f"{path}: cannot read model parameters ({type(e).__name__}: {e})") from None
+        from speechbert.train.checkpoint import load_failure
+
+        raise ConfigError(f"{path}: cannot read model parameters ({load_failure(e)})") from None
     if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], Mapping):
         obj = obj["model"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

@@ -257,7 +257,13 @@ class SpokenCorpus:
             if e <= b:
                 raise DataError(f"word {w} ({p.words[w]!r}) of context {context_id!r} has no segment "
                                 "(its utterance is not aligned)", key=context_id)
-            mat = pool_frames(self.feats.load(p.utts[p.word_utt[w]], b, e), self.frame_pooling)
+            utt = p.utts[p.word_utt[w]]
+            frames = self.feats.load(utt, b, e)
+            if not np.isfinite(frames).all():
+                # NaN/Inf would reach the model and turn every score of the passage into NaN.
+                raise DataError(f"features contain NaN/Inf in frames [{b}, {e}) (word {w}, {p.words[w]!r}, "
+                                f"of context {context_id!r})", self.feats.feats_scp, key=utt)
+            mat = pool_frames(frames, self.frame_pooling)
             out.append(subsample_frames(mat, self.max_word_frames))
         return out
 

@@ -98,7 +98,9 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise DataError(f"not a model file of tensors, or damaged ({unpickler_detail(str(e))}); it is never "
                         "unpickled unsafely", path) from None
     except Exception as e:  # noqa: BLE001 - torch raises many types for damaged files
-        raise DataError(f"cannot read model file (corrupt or truncated?): {type(e).__name__}: {e}", path) from None
+        from speechbert.train.checkpoint import load_failure
+
+        raise DataError(f"cannot read model file (corrupt or truncated?): {load_failure(e)}", path) from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

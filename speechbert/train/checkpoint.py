@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from speechbert.errors import WriteError
+from speechbert.io.atomic import write_error
 from speechbert.train.errors import TrainingError
 
 CHECKPOINT_FORMAT = "speechbert-checkpoint-1"
@@ -28,12 +30,20 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
 
     The new file is written and synced under a temporary name first; only then is the old
     ``path`` moved to the ``prev`` name and the new one renamed onto ``path``. A crash at any
-    point leaves a complete ``path`` or a complete ``prev``.
+    point leaves a complete ``path`` or a complete ``prev``. A failed write (disk full, ...)
+    raises :class:`~speechbert.errors.WriteError` naming ``path`` and leaves no temporary file.
     """
     path = Path(path)
     prev = previous_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    link = path.parent / f".{prev.name}.{os.getpid()}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError.from_os_error(path, e, f"cannot create the directory {path.parent}") from e
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise WriteError.from_os_error(path, e) from e
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
@@ -41,19 +51,24 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
             os.fsync(f.fileno())
         if path.exists():
             # A hard link keeps `path` in place while `prev` is updated; rename where links fail.
-            link = path.parent / f".{prev.name}.{os.getpid()}.tmp"
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(link)
             try:
                 os.link(path, link)
                 os.replace(link, prev)
             except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(link)
                 os.replace(path, prev)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as e:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        # A full disk, a quota or a read-only directory: say which file, not just the errno.
+        converted = write_error(e, path, tmp, prev, link)
+        if converted is not None:
+            raise converted from e
         raise
 
 
@@ -93,11 +108,21 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
                                 "(remove or rename it)") from None
         raise TrainingError(f"{path}: cannot read checkpoint (corrupt or truncated?): {detail}") from None
     except Exception as e:  # noqa: BLE001 - torch raises many types for damaged files
-        raise TrainingError(f"{path}: cannot read checkpoint (corrupt or truncated?): "
-                            f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+        raise TrainingError(f"{path}: cannot read checkpoint (corrupt or truncated?): {load_failure(e)}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise TrainingError(f"{path}: not a speechbert trainer checkpoint (format {CHECKPOINT_FORMAT!r})")
     return state
+
+
+def load_failure(e: BaseException) -> str:
+    """One line saying why ``torch.load`` failed, without torch's advice to use weights_only=False.
+
+    For every reader of model files: the advice means running whatever code the file holds.
+    """
+    if isinstance(e, pickle.UnpicklingError):
+        return unpickler_detail(str(e))
+    first = next((x.strip() for x in str(e).splitlines() if x.strip()), "")
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
 
 
 def unpickler_detail(message: str) -> str:

@@ -55,3 +55,19 @@ split_list() {
     done
     utils/split_scp.pl "${list}" "${pieces[@]}"
 }
+
+# sort_into <out> [<sort options>] <files...>: writes the LC_ALL=C-sorted lines of <files> to
+# <out> through a temporary file beside it, renamed into place. If sort fails (a missing input,
+# a full disk), the temporary file is removed, <out> keeps its old content, and the error names
+# <out> (sort's own message, just above, says why).
+sort_into() {
+    local out=$1 tmp
+    shift
+    tmp="$(dirname "${out}")/.${out##*/}.tmp"
+    if ! LC_ALL=C sort "$@" > "${tmp}"; then
+        rm -f "${tmp}"
+        _log_caller "Error: cannot write ${out} (see the message above)"
+        exit 1
+    fi
+    mv "${tmp}" "${out}"
+}

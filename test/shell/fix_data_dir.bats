@@ -149,3 +149,50 @@ teardown() { remove_tmp_dir; }
   run "${UTILS}/validate_data_dir.sh" --no-feats data
   assert_status 0
 }
+
+@test "segments without wav.scp is an error that changes nothing (Kaldi's fix stops there too)" {
+  awk '{ print $1, $1, 0, -1 }' data/wav.scp > data/segments
+  rm data/wav.scp
+  cp -r data before
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 1
+  assert_output_contains "data/segments exists but data/wav.scp does not"
+  diff -r before data
+}
+
+@test "a write that fails (file size limit, as a full disk) names the file and changes nothing" {
+  tail=$(printf ' and more words%.0s' $(seq 1 40))
+  sed -i "s/\$/${tail}/" data/text
+  echo "test-0000-0000-001 duplicate" >> data/text
+  "${UTILS}/fix_data_dir.sh" data 2> /dev/null   # a first .backup that fits
+  echo "test-0000-0000-001 duplicate" >> data/text
+  cp -r data before
+  run bash -c 'ulimit -f 2; trap "" XFSZ; exec "$0" "$@"' "${UTILS}/fix_data_dir.sh" data
+  assert_status 1
+  assert_output_contains "fix_data_dir.sh: error: cannot write data/"
+  assert_output_contains "/text: File too large"
+  diff -r before/text data/text
+  [ -z "$(find data -name '*.tmp*' -o -name '.fix_tmp*')" ]
+}
+
+@test "a full disk while writing the repaired files names the file, changes nothing, leaves no scratch copy" {
+  echo "test-0000-0000-001 duplicate" >> data/text
+  cp -r data before
+  PERL5LIB="${BATS_TEST_DIRNAME}/helpers" PERL5OPT=-MFailWrite FAIL_WRITE_MATCH='/out/text\.tmp' \
+    run "${UTILS}/fix_data_dir.sh" data
+  assert_status 1
+  assert_output_contains "/out/text: No space left on device (the files in data were not changed)"
+  rm -r data/.backup
+  diff -r before data
+}
+
+@test "Windows line endings are removed by fix, and said so (validate refuses them)" {
+  sed -i 's/$/\r/' data/utt2dur
+  run "${UTILS}/fix_data_dir.sh" data
+  assert_status 0
+  assert_output_contains "utt2dur: Windows line endings (\\r) removed from 7 line(s) (first: data/utt2dur:1)"
+  assert_output_contains "kept 7 of 7 utterances"
+  ! grep -q $'\r' data/utt2dur
+  run "${UTILS}/validate_data_dir.sh" --no-feats data
+  assert_status 0
+}

@@ -65,3 +65,28 @@ teardown() { remove_tmp_dir; }
   assert_status 1
   assert_output_contains "<num-utts> must be a positive integer, got 'two'"
 }
+
+@test "files of an earlier subset that the source lacks are removed from <dest>" {
+  run "${UTILS}/subset_data_dir.sh" --first data 3 sub
+  assert_status 0
+  [ -f sub/oracle.ctm ]
+  rm data/oracle.ctm
+  echo "stale" > sub/text.asr
+  run "${UTILS}/subset_data_dir.sh" --first data 3 sub
+  assert_status 0
+  [ ! -e sub/oracle.ctm ] && [ ! -e sub/text.asr ]
+  run "${UTILS}/validate_data_dir.sh" --no-feats sub
+  assert_status 0
+}
+
+@test "a full disk names the file being written and keeps its old version" {
+  run "${UTILS}/subset_data_dir.sh" --first data 3 sub
+  assert_status 0
+  cp sub/text text.before
+  PERL5LIB="${BATS_TEST_DIRNAME}/helpers" PERL5OPT=-MFailWrite FAIL_WRITE_MATCH='/sub/text\.tmp' \
+    run "${UTILS}/subset_data_dir.sh" --last data 2 sub
+  assert_status 1
+  assert_output_contains "subset_data_dir.sh: error: cannot write sub/text: No space left on device"
+  assert_same_file text.before sub/text
+  [ -z "$(find sub -name '*.tmp*')" ]
+}

@@ -231,3 +231,68 @@ validate() {
   assert_status 1
   assert_output_contains "contains the character '/'"
 }
+
+@test "segments need wav.scp, even with --no-wav, and every recording needs a segment (as in Kaldi)" {
+  mkdir seg
+  printf 'r1 r1.wav\nr2 r2.wav\n' > seg/wav.scp
+  printf 'r1-a r1 0 1.5\nr1-b r1 1.5 -1\n' > seg/segments
+  printf 'r1-a r1\nr1-b r1\n' > seg/utt2spk
+  printf 'r1 r1-a r1-b\n' > seg/spk2utt
+  printf 'r1-a x\nr1-b y\n' > seg/text
+  run "${UTILS}/validate_data_dir.sh" --no-feats seg
+  assert_status 1
+  assert_output_contains "seg/wav.scp:2: recording 'r2' has no segment in seg/segments"
+  sed -i '/^r2 /d' seg/wav.scp
+  run "${UTILS}/validate_data_dir.sh" --no-feats seg
+  assert_status 0
+  rm seg/wav.scp
+  run "${UTILS}/validate_data_dir.sh" --no-feats --no-wav seg
+  assert_status 1
+  assert_output_contains "seg/segments exists but seg/wav.scp does not"
+}
+
+@test "a wav.scp path starting with '~' is refused (nothing expands it; Kaldi refuses it too)" {
+  sed -i '2s| wav/| ~/wav/|' data/wav.scp
+  validate
+  assert_status 1
+  assert_output_contains "data/wav.scp:2: the path '~/wav/test-0000-0000-001.wav' starts with '~'"
+}
+
+@test "whitespace other than spaces and tabs is refused in text and keys (Kaldi's validate_text.pl)" {
+  sed -i '3s/sentence /sentence\xc2\xa0/' data/text
+  validate
+  assert_status 1
+  assert_output_contains "data/text:3: text contains the whitespace character U+00A0"
+  make_data_dir data
+  sed -i '1s/^test-0000-0000-000 /test-0000-0000-000\xe2\x80\x83x /' data/utt2dur
+  validate
+  assert_status 1
+  assert_output_contains "data/utt2dur:1: key 'test-0000-0000-000"
+  assert_output_contains "contains the character 'U+2003'"
+}
+
+@test "spk2gender values are m or f" {
+  awk '{ print $1, "f" }' data/spk2utt > data/spk2gender
+  validate
+  assert_status 0
+  sed -i '2s/ f$/ female/' data/spk2gender
+  validate
+  assert_status 1
+  assert_output_contains "data/spk2gender:2: value 'female' is not a gender (m or f)"
+}
+
+@test "like Kaldi's except on purpose: \\r refused in any table, no one-speaker warning, <s> allowed in text" {
+  sed -i '3s/$/\r/' data/utt2spk
+  validate
+  assert_status 1
+  assert_output_contains "data/utt2spk:3: Windows line ending"
+  make_data_dir data
+  sed -i '1s/ of / <s> #0 of /' data/text
+  validate
+  assert_status 0
+  run "${UTILS}/subset_data_dir.sh" --spk-list <(echo test-0000-0000) data one
+  assert_status 0
+  run "${UTILS}/validate_data_dir.sh" --no-feats one
+  assert_status 0
+  assert_output_not_contains "speaker"
+}

@@ -9,13 +9,12 @@ package DataDir;
 
 use strict;
 use warnings;
-use File::Copy qw(copy);
 use File::Path qw(make_path);
 use Exporter qw(import);
 
 our @EXPORT_OK = qw(
   utt_table_files spk_table_files table_spec bad_key_char read_table read_lines
-  write_lines filter_dir spk2utt_lines context_table dir_files
+  write_lines copy_file filter_dir spk2utt_lines context_table dir_files
 );
 
 # name => [min fields, max fields (0 = any), value check]
@@ -30,7 +29,7 @@ my %SPEC = (
   'utt2num_frames' => [2, 2, 'positive_int'],
   'utt2uniq' => [2, 2],
   'spk2utt' => [2, 0],
-  'spk2gender' => [2, 2],
+  'spk2gender' => [2, 2, 'gender'],
   'cmvn.scp' => [2, 2],
   'contexts' => [2, 0],
 );
@@ -77,6 +76,11 @@ sub bad_key_char {
   my ($key) = @_;
   # '/' too: keys name files (wavs, archives), and "../x" must never write outside its directory.
   return $1 if $key =~ m{([\s|&;<>()\$`\\"'*?\[\]#~{}!/])};
+  # Other whitespace (no-break space, ...): Python's str.split() would split the key there.
+  my $chars = $key;
+  if (utf8::decode($chars) && $chars =~ /(\s)/) {
+    return sprintf('U+%04X', ord $1);
+  }
   return undef;
 }
 
@@ -101,13 +105,48 @@ sub read_lines {
   return \@lines;
 }
 
+# Writes $path (one line per element of @$lines) through a temporary file beside it that is
+# renamed into place: a failed write (disk full, ...) dies naming $path and leaves the old
+# $path as it was, with no temporary file behind.
 sub write_lines {
   my ($path, $lines) = @_;
+  _write_atomically($path, sub {
+    my ($fh) = @_;
+    print $fh "$_\n" for @$lines;
+  });
+}
+
+# Copies $src to $dst the same way (temporary file + rename).
+sub copy_file {
+  my ($src, $dst) = @_;
+  open(my $in, '<:raw', $src) or die "cannot read $src: $!\n";
+  _write_atomically($dst, sub {
+    my ($fh) = @_;
+    while (1) {
+      my $n = read($in, my $chunk, 65536);
+      die "cannot read $src: $!\n" unless defined $n;
+      last unless $n;
+      print $fh $chunk;
+    }
+  });
+  close $in;
+}
+
+sub _write_atomically {
+  my ($path, $fill) = @_;
   my $tmp = "$path.tmp.$$";
-  open(my $fh, '>:raw', $tmp) or die "cannot write $tmp: $!\n";
-  print $fh "$_\n" for @$lines;
-  close $fh or die "cannot write $tmp: $!\n";
-  rename($tmp, $path) or die "cannot rename $tmp to $path: $!\n";
+  my $ok = eval {
+    open(my $fh, '>:raw', $tmp) or die "cannot write $path: $!\n";
+    $fill->($fh);
+    # Buffered data reaches the disk at close: that is where a full disk shows.
+    close $fh or die "cannot write $path: $!\n";
+    rename($tmp, $path) or die "cannot write $path: renaming $tmp failed: $!\n";
+    1;
+  };
+  return if $ok;
+  my $err = $@;
+  unlink $tmp;
+  die $err;
 }
 
 # Checks one line of table $name; returns (key, error message or undef).
@@ -134,6 +173,8 @@ sub check_line {
     } elsif ($check eq 'positive_int') {
       return ($key, "value '$f[1]' is not a positive integer")
         unless $f[1] =~ /^\d+$/ && $f[1] > 0;
+    } elsif ($check eq 'gender') {
+      return ($key, "value '$f[1]' is not a gender (m or f)") unless $f[1] eq 'm' || $f[1] eq 'f';
     } elsif ($check eq 'segment') {
       my ($s, $e) = @f[2, 3];
       my $num = qr/^(\d+\.?\d*|\.\d+)$/;
@@ -141,9 +182,17 @@ sub check_line {
         unless $s =~ $num && ($e eq '-1' || ($e =~ $num && $e > $s));
     }
   }
+  if ($name eq 'wav.scp' && $f[1] =~ /^~/) {
+    # Kaldi refuses it too: nothing expands '~' when the file is opened.
+    return ($key, "the path '$f[1]' starts with '~', which is not expanded (write the path in full)");
+  }
   if ($opt{utf8}) {
     my $copy = $line;
     return ($key, 'text is not valid UTF-8') unless utf8::decode($copy);
+    # Words are separated by spaces and tabs only, as for Kaldi's validate_text.pl: Python's
+    # str.split() would also split at a no-break space, Perl's split would not.
+    return ($key, sprintf('text contains the whitespace character U+%04X (only spaces and tabs ' .
+      'may separate words)', ord $1)) if $copy =~ /([^\S \t])/;
     # A tab is whitespace (a field separator), as for Kaldi and the Python readers; other
     # control characters are not text.
     return ($key, 'text contains a control character') if $opt{printable} && $copy =~ /[^\t\P{Cc}]/;
@@ -153,7 +202,8 @@ sub check_line {
 
 # Reads table $dir/$name. Returns [ { key, line, fields rest, lineno } ... ] in file order.
 #   strict => 1: die on the first bad line, unsorted or duplicate key ("file:line: ...")
-#   strict => 0: drop bad lines and later duplicates, sort; counts go to $opt{stats}
+#   strict => 0: drop bad lines and later duplicates, remove a \r before the newline, sort;
+#                counts go to $opt{stats}
 #   utf8 => 1: lines must be valid UTF-8; printable => 1: and without control characters
 sub read_table {
   my ($path, $name, %opt) = @_;
@@ -165,8 +215,8 @@ sub read_table {
   for my $i (0 .. $#$lines) {
     my $line = $lines->[$i];
     my $lineno = $i + 1;
-    if (!$opt{strict}) {
-      $line =~ s/\r$//;
+    if (!$opt{strict} && $line =~ s/\r$//) {
+      push @{$stats->{crlf}}, "$path:$lineno" if $stats;
     }
     my ($key, $err) = check_line($name, $line, utf8 => $opt{utf8}, printable => $opt{printable});
     if (defined $err) {
@@ -243,13 +293,20 @@ sub question_lines {
 # Writes to $dest the part of $src that covers the utterances in %$keep:
 # per-utterance files, wav.scp (by recording when there are segments), speaker files,
 # a regenerated spk2utt, contexts whose utterances are all kept, the questions of
-# those contexts, oracle.ctm lines of kept utterances, and the small copied files.
+# those contexts, oracle.ctm lines of kept utterances, and the small copied files. Those of
+# these files that $src lacks are removed from $dest.
 # Returns { contexts_total, contexts_kept, partial_contexts, questions_total, questions_kept }.
 sub filter_dir {
   my ($src, $dest, $keep, %opt) = @_;
   my @extra_utt = @{$opt{utt_extra} // []};
   my @extra_spk = @{$opt{spk_extra} // []};
   make_path($dest) unless -d $dest;
+  # A file that $src does not have must not survive from an earlier run into $dest: it would
+  # describe other utterances.
+  for my $f (@MATCHED_UTT_FILES, @OPTIONAL_UTT_FILES, @SPK_FILES, @COPIED_FILES, @extra_utt,
+      @extra_spk, qw(spk2utt contexts questions.jsonl oracle.ctm)) {
+    unlink "$dest/$f" if -f "$dest/$f" && !-f "$src/$f";
+  }
   my %result;
   my $has_segments = -f "$src/segments";
   my %recordings;
@@ -313,13 +370,13 @@ sub filter_dir {
     write_lines("$dest/oracle.ctm", \@kept);
   }
   for my $f (@COPIED_FILES) {
-    copy("$src/$f", "$dest/$f") or die "cannot copy $src/$f to $dest/$f: $!\n" if -f "$src/$f";
+    copy_file("$src/$f", "$dest/$f") if -f "$src/$f";
   }
   if (-d "$src/conf") {
     make_path("$dest/conf");
     opendir(my $dh, "$src/conf") or die "cannot list $src/conf: $!\n";
     for my $f (grep { -f "$src/conf/$_" } readdir $dh) {
-      copy("$src/conf/$f", "$dest/conf/$f") or die "cannot copy $src/conf/$f: $!\n";
+      copy_file("$src/conf/$f", "$dest/conf/$f");
     }
     closedir $dh;
   }

@@ -3,17 +3,17 @@
 #   data_dir_tool.pl validate [--no-feats] [--no-text] [--no-wav] [--no-spk-sort] [--non-print] <dir>
 #   data_dir_tool.pl fix [--utt-extra-files "a b"] [--spk-extra-files "c"] <dir>
 #   data_dir_tool.pl filter [--quiet] <src> <dest> <utt-list>     (utt-list: file, '-' = stdin)
-#   data_dir_tool.pl combine <dest> <src>...
+#   data_dir_tool.pl combine [--extra-files "a b"] <dest> <src>...
 # Messages are prefixed with the name in $DATA_DIR_TOOL_NAME (the calling script).
 
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::RealBin";
-use File::Copy qw(copy);
 use File::Path qw(make_path remove_tree);
+use Cwd qw(abs_path);
 use DataDir qw(
-  utt_table_files spk_table_files read_table read_lines write_lines filter_dir
+  utt_table_files spk_table_files read_table read_lines write_lines copy_file filter_dir
   spk2utt_lines context_table
 );
 
@@ -99,11 +99,21 @@ sub validate {
     }
   }
   if (-f "$dir/segments") {
-    my %reco = map { $_ => 1 } @{keys_of(read_table("$dir/wav.scp", 'wav.scp', strict => 1))};
+    # As in Kaldi, the recordings of segments and of wav.scp must be the same (--no-wav or not).
+    die "$dir/segments exists but $dir/wav.scp does not (segments cut the recordings of wav.scp)\n"
+      unless -f "$dir/wav.scp";
+    my $wav = read_table("$dir/wav.scp", 'wav.scp', strict => 1);
+    my %reco = map { $_ => 1 } @{keys_of($wav)};
+    my %used;
     for my $r (@{$rows{segments}}) {
       my $rec = (split ' ', $r->{rest})[0];
       die "$dir/segments:$r->{lineno}: recording '$rec' is not in $dir/wav.scp\n"
         unless $reco{$rec};
+      $used{$rec} = 1;
+    }
+    for my $r (@$wav) {
+      die "$dir/wav.scp:$r->{lineno}: recording '$r->{key}' has no segment in $dir/segments " .
+        "(run utils/fix_data_dir.sh $dir)\n" unless $used{$r->{key}};
     }
   }
 
@@ -203,6 +213,8 @@ sub fix {
   $dir =~ s{/+$}{};
   die "no such directory $dir\n" unless -d $dir;
   die "no such file $dir/utt2spk\n" unless -f "$dir/utt2spk";
+  die "$dir/segments exists but $dir/wav.scp does not (segments cut the recordings of wav.scp; " .
+    "the files in $dir were not changed)\n" if -f "$dir/segments" && !-f "$dir/wav.scp";
 
   my @utt_files = utt_table_files($dir, @utt_extra);
   my @optional = grep { -f "$dir/$_" } DataDir::optional_utt_files();
@@ -213,7 +225,7 @@ sub fix {
   my $backup = "$dir/.backup";
   make_path($backup);
   for my $f (@utt_files, @optional, @spk_files, @other) {
-    copy("$dir/$f", "$backup/$f") or die "cannot back up $dir/$f: $!\n";
+    copy_file("$dir/$f", "$backup/$f");
   }
 
   # Clean every table (drop malformed lines and repeated keys, sort), then intersect.
@@ -228,6 +240,8 @@ sub fix {
       push @notes, scalar(@{$s{$kind}}) . " $kind line(s) removed from $f (first: $s{$kind}[0])";
     }
     push @notes, $s{no_newline}[0] if $s{no_newline};
+    push @notes, "$f: Windows line endings (\\r) removed from " . scalar(@{$s{crlf}}) .
+      " line(s) (first: $s{crlf}[0])" if $s{crlf};
     next if grep { $_ eq $f } @optional;
     $all{$_->{key}}++ for @{$clean{$f}};
   }
@@ -270,35 +284,18 @@ sub fix {
   die "no utterances remained: not proceeding further (the files in $dir were not changed)\n"
     if $n_after == 0;
 
-  # Write the cleaned tables to a scratch copy, filter it, then move the results in.
+  # Write the cleaned tables to a scratch copy, filter it, then move the results in. A failed
+  # write (disk full) leaves the directory as it was, without the scratch copy.
   my $tmp = "$dir/.fix_tmp.$$";
   remove_tree($tmp);
-  make_path($tmp);
-  for my $f (@utt_files, @optional) {
-    write_lines("$tmp/$f", [map { $_->{line} } @{$clean{$f}}]);
-  }
-  for my $f (@spk_files) {
-    write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
-  }
-  for my $f (@other) {
-    next if $f eq 'spk2utt';
-    if ($f eq 'contexts') {
-      write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
-    } elsif ($f eq 'wav.scp') {
-      write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
-    } elsif ($f eq 'oracle.ctm') {
-      my $lines = read_lines("$dir/$f", repair_newline => 1);
-      my @i = sort { (split ' ', $lines->[$a])[0] cmp (split ' ', $lines->[$b])[0] || $a <=> $b }
-        0 .. $#$lines;
-      write_lines("$tmp/$f", [map { $lines->[$_] } @i]);
-    } elsif ($f eq 'questions.jsonl') {
-      write_lines("$tmp/$f", read_lines("$dir/$f", repair_newline => 1));
-    } else {
-      copy("$dir/$f", "$tmp/$f") or die "cannot copy $dir/$f: $!\n";
-    }
-  }
+  my $r;
+  eval { $r = fix_write($dir, $tmp, \%clean, \%keep, \@utt_files, \@optional, \@spk_files, \@other,
+    \@utt_extra, \@spk_extra); 1 } or do {
+    my $err = $@;
+    remove_tree($tmp);
+    die $err =~ s/\n\z//r . " (the files in $dir were not changed)\n";
+  };
   my $out = "$tmp/out";
-  my $r = filter_dir($tmp, $out, \%keep, utt_extra => \@utt_extra, spk_extra => \@spk_extra);
   opendir(my $dh, $out) or die "cannot list $out: $!\n";
   for my $f (grep { -f "$out/$_" } readdir $dh) {
     rename("$out/$f", "$dir/$f") or die "cannot move $out/$f to $dir/$f: $!\n";
@@ -319,6 +316,37 @@ sub fix {
     chomp $err;
     die "the repaired directory still fails validation: $err (the original files are in $backup)\n";
   };
+}
+
+# The writing part of fix: the cleaned tables into $tmp, then the filtered directory into
+# $tmp/out. Returns filter_dir's result.
+sub fix_write {
+  my ($dir, $tmp, $clean, $keep, $utt_files, $optional, $spk_files, $other, $utt_extra, $spk_extra) = @_;
+  make_path($tmp);
+  for my $f (@$utt_files, @$optional) {
+    write_lines("$tmp/$f", [map { $_->{line} } @{$clean->{$f}}]);
+  }
+  for my $f (@$spk_files) {
+    write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
+  }
+  for my $f (@$other) {
+    next if $f eq 'spk2utt';
+    if ($f eq 'contexts') {
+      write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
+    } elsif ($f eq 'wav.scp') {
+      write_lines("$tmp/$f", [map { $_->{line} } @{read_table("$dir/$f", $f)}]);
+    } elsif ($f eq 'oracle.ctm') {
+      my $lines = read_lines("$dir/$f", repair_newline => 1);
+      my @i = sort { (split ' ', $lines->[$a])[0] cmp (split ' ', $lines->[$b])[0] || $a <=> $b }
+        0 .. $#$lines;
+      write_lines("$tmp/$f", [map { $lines->[$_] } @i]);
+    } elsif ($f eq 'questions.jsonl') {
+      write_lines("$tmp/$f", read_lines("$dir/$f", repair_newline => 1));
+    } else {
+      copy_file("$dir/$f", "$tmp/$f");
+    }
+  }
+  return filter_dir($tmp, "$tmp/out", $keep, utt_extra => $utt_extra, spk_extra => $spk_extra);
 }
 
 sub read_key_list {
@@ -349,29 +377,56 @@ sub filter {
 }
 
 sub combine {
-  fail('usage: combine <dest> <src>...') unless @_ >= 2;
-  my ($dest, @srcs) = @_;
+  my @extra;
+  while (@_ && $_[0] =~ /^--/) {
+    my $f = shift;
+    my $v = shift // fail("option $f needs a value");
+    if ($f eq '--extra-files') { @extra = split_list($v); }
+    else { fail("unknown option $f"); }
+  }
+  fail('usage: combine [--extra-files "a b"] <dest> <src>...') unless @_ >= 2;
+  my ($dest, @srcs) = map { s{(?<=.)/+$}{}r } @_;
+  make_path($dest);
+  my $dest_abs = abs_path($dest);
   for my $s (@srcs) {
     die "no such file $s/utt2spk\n" unless -f "$s/utt2spk";
-    die "the destination $dest is also a source\n" if $s eq $dest;
+    die "the destination $dest is also a source\n" if abs_path($s) eq $dest_abs;
   }
-  make_path($dest);
   my %files = DataDir::dir_files();
-  my @tables = (@{$files{matched}}, @{$files{optional}}, @{$files{spk}}, 'contexts');
-  my %owner;
+  my %known = map { $_ => 1 } @{$files{matched}}, @{$files{optional}}, @{$files{spk}},
+    @{$files{copied}}, qw(contexts spk2utt questions.jsonl oracle.ctm);
+  # --extra-files: more tables, keyed by utterance or by recording (so, like wav.scp, the same
+  # line may come from several sources).
+  my @extra_tables = grep { !$known{$_} } @extra;
+  my %shared_keys = map { $_ => 1 } 'wav.scp', @extra_tables;
+  my @tables = (@{$files{matched}}, @{$files{optional}}, @{$files{spk}}, 'contexts', @extra_tables);
+  # As Kaldi's combine_data.sh does, a source without segments (wav.scp keyed by utterance)
+  # gets one segment per utterance, "<utt> <utt> 0 -1" (the whole recording), when other
+  # sources have segments; a source without utt2uniq maps each utterance to itself. Every
+  # other file is combined only when all sources have it.
+  my %generated = (
+    segments => sub { map { "$_->{key} $_->{key} 0 -1" } @{read_table("$_[0]/utt2spk", 'utt2spk')} },
+    utt2uniq => sub { map { "$_->{key} $_->{key}" } @{read_table("$_[0]/utt2spk", 'utt2spk')} },
+  );
+  my %described = (segments => "one segment '<utt> <utt> 0 -1' per utterance",
+    utt2uniq => "'<utt> <utt>' lines");
   for my $f (@tables, 'questions.jsonl', 'oracle.ctm', @{$files{copied}}) {
     my @have = grep { -f "$_/$f" } @srcs;
+    # Like Kaldi's, the result holds only what the sources give: no file of an earlier run.
+    unlink "$dest/$f" unless @have;
     next unless @have;
-    if (@have < @srcs) {
-      my @lack = grep { !-f "$_/$f" } @srcs;
+    my @lack = grep { !-f "$_/$f" } @srcs;
+    if (@lack && !$generated{$f}) {
       note("warning: not combining $f: it is missing from @lack");
       unlink "$dest/$f";
       next;
     }
+    note("$f is missing from @lack: using $described{$f} for " . (@lack > 1 ? 'them' : 'it'))
+      if @lack;
     if (grep { $_ eq $f } @{$files{copied}}) {
       my @content = map { join("\n", @{read_lines("$_/$f")}) } @srcs;
       die "$f differs between the sources (@srcs)\n" if grep { $_ ne $content[0] } @content;
-      copy("$srcs[0]/$f", "$dest/$f") or die "cannot copy $srcs[0]/$f: $!\n";
+      copy_file("$srcs[0]/$f", "$dest/$f");
       next;
     }
     if ($f eq 'questions.jsonl') {
@@ -388,13 +443,19 @@ sub combine {
     my @rows;
     my %where;
     for my $s (@srcs) {
-      for my $r (@{read_table("$s/$f", $f)}) {
-        if ($where{$r->{key}} && $f ne 'wav.scp') {
-          die "key '$r->{key}' of $f is in both $where{$r->{key}} and $s " .
+      my $src_rows = -f "$s/$f" ? read_table("$s/$f", $f)
+        : [map { { key => (split ' ', $_)[0], line => $_ } } $generated{$f}->($s)];
+      for my $r (@$src_rows) {
+        my $first = $where{$r->{key}};
+        if ($first) {
+          # Sources cut from the same recordings (pieces of one directory) share wav.scp
+          # lines; the same recording id must then name the same audio.
+          next if $shared_keys{$f} && $first->{line} eq $r->{line};
+          die "key '$r->{key}' of $f is in both $first->{src} and $s " .
+            ($shared_keys{$f} ? "with different values " : '') .
             "(ids must be unique across the combined directories)\n";
         }
-        next if $where{$r->{key}};
-        $where{$r->{key}} = $s;
+        $where{$r->{key}} = { src => $s, line => $r->{line} };
         push @rows, $r;
       }
     }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import kaldiio
 import numpy as np
 import pytest
@@ -9,7 +12,7 @@ import pytest
 from speechbert.audio.extract import extract_to_ark
 from speechbert.audio.features import FeatureConfig, FeatureExtractor
 from speechbert.audio.wav_io import WavSource
-from speechbert.errors import DataError
+from speechbert.errors import DataError, WriteError
 
 
 @pytest.fixture
@@ -47,7 +50,7 @@ def test_chunk_size_does_not_change_the_features(tmp_path, wav_scp):
 
 
 def test_failure_leaves_no_output(tmp_path, wav_scp):
-    with pytest.raises(DataError, match=r"u1x: features contain NaN/Inf"):
+    with pytest.raises(DataError, match=r"wav.scp \(u1x\): features contain NaN/Inf"):
         _extract(tmp_path, wav_scp, "out")
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -58,3 +61,20 @@ def test_all_bad_is_an_error(tmp_path, write_wav):
     with pytest.raises(DataError, match=r"no utterance produced features \(1 skipped\)"):
         _extract(tmp_path, scp, "out", skip_bad_utts=True)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_disk_full_names_the_archive_and_leaves_nothing(tmp_path, wav_scp, monkeypatch):
+    written = []
+    real_call = kaldiio.WriteHelper.__call__
+
+    def fill_up(self, key, value):
+        if written:  # the second utterance no longer fits
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written.append(key)
+        real_call(self, key, value)
+
+    monkeypatch.setattr(kaldiio.WriteHelper, "__call__", fill_up)
+    out = tmp_path / "out"
+    with pytest.raises(WriteError, match=f"^cannot write {out}/f.ark: No space left on device$"):
+        _extract(tmp_path, wav_scp, "out", skip_bad_utts=True)
+    assert written == ["u0"] and list(out.iterdir()) == []

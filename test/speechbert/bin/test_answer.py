@@ -114,3 +114,17 @@ def test_a_truncated_recording_is_an_error(setup, tmp_path, capsys):
     cut.write_bytes(cut.read_bytes()[:10000])
     assert main(base(setup, audio=str(cut))) == 1
     assert "truncated audio: its header declares 32000 bytes" in capsys.readouterr().err
+
+
+def test_help_and_doc_name_the_aligner_experiment_not_the_alignments():
+    """The aligner model is exp/ctc_aligner; exp/align holds the word CTMs it produced."""
+    from speechbert.bin.answer import get_parser
+
+    assert "exp/ctc_aligner" in " ".join(get_parser().format_help().split())
+    doc = (Path(__file__).resolve().parents[3] / "doc" / "answering.md").read_text(encoding="utf-8")
+    for line in doc.splitlines():
+        for opt in ("--aligner_dir ", "--model_dir exp/align"):
+            if opt in line:
+                after = line.split(opt.split()[0], 1)[1].split()[0]
+                assert after != "exp/align", line
+    assert "--aligner_dir exp/ctc_aligner" in doc

@@ -140,3 +140,10 @@ def test_bad_options_fail_with_one_line(root, tmp_path, capsys):
     assert main(["--asr", "corpus", *common(root), "--out_dir", str(tmp_path / "x")]) == 1
     assert "text.asr" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_help_names_the_aligner_experiment():
+    from speechbert.bin.asr_transcribe import get_parser
+
+    text = " ".join(get_parser().format_help().split())
+    assert "exp/ctc_aligner" in text and "exp/align " not in text

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import kaldiio
 import numpy as np
 
@@ -38,7 +41,7 @@ def test_global_stats_match_numpy(tmp_path):
 def test_errors_name_the_input(tmp_path, capsys):
     scp = _write_feats(tmp_path, {"a": np.zeros((3, 4), np.float32), "b": np.zeros((3, 5), np.float32)})
     assert main(["--feats_scp", str(scp), "--out", str(tmp_path / "c.ark")]) == 1
-    assert "b: feature dimension 5 differs from 4" in capsys.readouterr().err
+    assert "feats.scp (b): feature dimension 5 differs from 4" in capsys.readouterr().err
     assert not (tmp_path / "c.ark").exists()
     bad = np.zeros((3, 4), np.float32)
     bad[1, 2] = np.inf
@@ -49,3 +52,21 @@ def test_errors_name_the_input(tmp_path, capsys):
     empty.write_text("")
     assert main(["--feats_scp", str(empty), "--out", str(tmp_path / "c.ark")]) == 1
     assert "empty.scp: no utterances" in capsys.readouterr().err
+
+
+def test_disk_full_is_one_line_naming_the_output(tmp_path, capsys, monkeypatch):
+    scp = _write_feats(tmp_path, {"a": np.ones((3, 4), np.float32)})
+    out = tmp_path / "cmvn.ark"
+    out.write_bytes(b"old")
+
+    def half_written(path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"\0B")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(kaldiio, "save_mat", half_written)
+    assert main(["--feats_scp", str(scp), "--out", str(out)]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        f"compute_cmvn: error: cannot write {out}: No space left on device")
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmvn.ark", "feats.1.ark", "feats.scp"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import random
 
 import numpy as np
@@ -10,6 +13,7 @@ import torch
 
 from speechbert.train.checkpoint import (get_rng_state, load_resume_checkpoint, previous_path, read_checkpoint,
                                          save_checkpoint, set_rng_state)
+from speechbert.errors import SpeechbertError, WriteError
 from speechbert.train.errors import TrainingError
 
 
@@ -115,3 +119,35 @@ def test_a_pickle_of_other_objects_is_not_a_checkpoint_and_never_unpickled(tmp_p
     with pytest.raises(TrainingError, match="cannot read checkpoint") as err:
         read_checkpoint(path)
     assert "weights_only" not in str(err.value)
+
+
+def test_disk_full_names_the_checkpoint_and_keeps_the_old_ones(tmp_path, monkeypatch):
+    path = tmp_path / "exp" / "x" / "checkpoint.pt"
+    save_checkpoint({"step": 1}, path)
+    save_checkpoint({"step": 2}, path)
+    real_fdopen = os.fdopen
+
+    class FullDisk(io.FileIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def full_fdopen(fd, mode="r", *args, **kwargs):
+        if "w" not in mode:
+            return real_fdopen(fd, mode, *args, **kwargs)
+        return io.BufferedWriter(FullDisk(fd, "w", closefd=True))
+
+    monkeypatch.setattr(os, "fdopen", full_fdopen)
+    with pytest.raises(WriteError) as info:
+        save_checkpoint({"step": 3, "model": {"w": torch.ones(1000)}}, path)
+    monkeypatch.undo()
+    assert str(info.value) == f"cannot write {path}: No space left on device"
+    assert isinstance(info.value, SpeechbertError)
+    assert read_checkpoint(path)["step"] == 2
+    assert read_checkpoint(previous_path(path))["step"] == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == ["checkpoint.prev.pt", "checkpoint.pt"]
+
+
+def test_a_checkpoint_directory_that_cannot_be_made_is_named(tmp_path):
+    (tmp_path / "exp").write_text("")
+    with pytest.raises(WriteError, match=f"^cannot write {tmp_path}/exp/x/checkpoint.pt: "):
+        save_checkpoint({"step": 1}, tmp_path / "exp" / "x" / "checkpoint.pt")
