@@ -6,6 +6,7 @@
 # Other targets: make venv, make bench, make clean-demo, make shell-test, make unit-test,
 #   make integration-test   the mini recipe end to end + its checks (alone)
 #   make reliability-test   the whole bad-input catalogue (make test runs its short set; doc/reliability.md)
+#   make scale-rehearsal    the mini recipe at sizes 0.5, 1, 2, per-stage wall/CPU/RSS/disk (doc/scaling.md)
 #   make repro-check        run the mini recipe twice, compare every stage's outputs (doc/reproducibility.md)
 #   make repro-check-quick  the same on a 0.1-size corpus, stages 1-5 (stage 5 for one epoch)
 SHELL := /bin/bash
@@ -13,7 +14,7 @@ SHELL := /bin/bash
 PYTHON := tools/venv/bin/python
 MINI := egs/mini_spoken_squad/sqa1
 
-.PHONY: all demo test venv shell-test unit-test integration-test reliability-test repro-check repro-check-quick bench clean-demo
+.PHONY: all demo test venv shell-test unit-test integration-test reliability-test scale-rehearsal repro-check repro-check-quick bench clean-demo
 all: test
 
 venv: tools/speechbert.done tools/activate_python.sh
@@ -45,6 +46,9 @@ repro-check-quick: venv
 
 test: venv
 	bash test/run_all_tests.sh
+
+scale-rehearsal: venv
+	bash bench/scaling/scale_rehearsal.sh --sizes "0.5 1 2"
 
 bench: venv
 	for b in bench/*.py; do echo "== $$b"; $(PYTHON) "$$b"; done
