@@ -6,6 +6,8 @@
 # Other targets: make venv, make bench, make clean-demo, make shell-test, make unit-test,
 #   make integration-test   the mini recipe end to end + its checks (alone)
 #   make reliability-test   the whole bad-input catalogue (make test runs its short set; doc/reliability.md)
+#   make kill-test          kill stages 2, 4, 7, 8 at random points, 5 times each, and compare with a
+#                           clean run (make test runs 1 kill per stage; doc/reliability.md)
 #   make scale-rehearsal    the mini recipe at sizes 0.5, 1, 2, per-stage wall/CPU/RSS/disk (doc/scaling.md)
 #   make repro-check        run the mini recipe twice, compare every stage's outputs (doc/reproducibility.md)
 #   make repro-check-quick  the same on a 0.1-size corpus, stages 1-5 (stage 5 for one epoch)
@@ -14,7 +16,7 @@ SHELL := /bin/bash
 PYTHON := tools/venv/bin/python
 MINI := egs/mini_spoken_squad/sqa1
 
-.PHONY: all demo test venv shell-test unit-test integration-test reliability-test scale-rehearsal repro-check repro-check-quick bench clean-demo
+.PHONY: all demo test venv shell-test unit-test integration-test reliability-test kill-test scale-rehearsal repro-check repro-check-quick bench clean-demo
 all: test
 
 venv: tools/speechbert.done tools/activate_python.sh
@@ -46,6 +48,9 @@ repro-check-quick: venv
 
 test: venv
 	bash test/run_all_tests.sh
+
+kill-test: venv
+	bash test/kill/kill_anywhere.sh --long
 
 scale-rehearsal: venv
 	bash bench/scaling/scale_rehearsal.sh --sizes "0.5 1 2"

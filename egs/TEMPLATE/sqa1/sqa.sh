@@ -179,6 +179,23 @@ set_seed_names() {  # set_seed_names <suffix>: the experiment names of one seed'
     ensemble_dir="exp/ensemble${sfx}"
 }
 
+# remove_orphaned_temps [--name <glob>] <dir>...: remove the hidden temporary files
+# (.<name>.<random>.tmp; --name: only those matching <glob>) that the atomic writers of an
+# interrupted earlier attempt (a kill mid-write) left in these output directories of a stage.
+# Called where the stage starts, when nothing else writes there. (The trainer,
+# steps/make_feats.sh and steps/align.sh clean their own directories too.)
+remove_orphaned_temps() {
+    local d f pattern='.*.tmp'
+    if [ "${1:-}" = --name ]; then pattern=$2; shift 2; fi
+    for d in "$@"; do
+        [ -d "${d}" ] || continue
+        while IFS= read -r -d '' f; do
+            log "removing ${f}: a temporary file of an interrupted earlier run"
+            rm -f "${f}"
+        done < <(find "${d}" -maxdepth 1 -type f -name "${pattern}" -print0)
+    done
+}
+
 # rotate_log <file>: keep an earlier attempt's log (a killed or resumed run) as <file>.1, .2, ...
 rotate_log() {
     local f=$1 n=1
@@ -259,6 +276,8 @@ seed_stages() {
 
     if run_stage 4; then
         log "Stage 4: word alignment (${alignment}) and answer time spans"
+        for x in "${all_sets[@]}"; do remove_orphaned_temps "data/${x}" "${align_dir}/${x}"; done
+        for x in "${eval_sets[@]}"; do remove_orphaned_temps "${asr_dir}/${x}"; done
         for x in "${all_sets[@]}"; do
             case "${alignment}" in
                 ctc)
@@ -328,6 +347,9 @@ seed_stages() {
     if run_stage 8; then
         log "Stage 8: decoding and scoring (end-to-end and simple baselines) of ${eval_sets[*]}"
         for x in "${eval_sets[@]}"; do
+            remove_orphaned_temps "${finetune_dir}/decode_${x}" "${baseline_prefix}_"{first_sentence,random_span}"${baseline_suffix}/decode_${x}"
+        done
+        for x in "${eval_sets[@]}"; do
             dir="${finetune_dir}/decode_${x}"
             mkdir -p "${dir}"
             "${decode_cmd_a[@]}" "${dir}/decode.log" \
@@ -352,6 +374,9 @@ seed_stages() {
         train "${text_qa_dir}" speechbert.bin.finetune --config "${finetune_text_config}" \
             --input_modality text --train_data "data/${train_set}" --valid_data "data/${valid_set}" \
             --bert_dir "${bert_dir}"
+        for x in "${eval_sets[@]}"; do
+            remove_orphaned_temps "${text_qa_dir}/decode_${x}_asr_${asr}" "${text_qa_dir}/decode_${x}_reference_text"
+        done
         for x in "${eval_sets[@]}"; do
             dir="${text_qa_dir}/decode_${x}_asr_${asr}"
             mkdir -p "${dir}"
@@ -380,6 +405,7 @@ seed_stages() {
                          --dev_data "data/${valid_set}")
             log "Stage 10: ensemble (end-to-end weight chosen on ${valid_set})"
         fi
+        for x in "${test_sets_a[@]}"; do remove_orphaned_temps "${ensemble_dir}/decode_${x}"; done
         for x in "${test_sets_a[@]}"; do
             dir="${ensemble_dir}/decode_${x}"
             mkdir -p "${dir}"
@@ -406,6 +432,7 @@ else
 fi
 
 if run_stage 10; then
+    remove_orphaned_temps --name '.RESULTS.md.*.tmp' .
     "${python_a[@]}" -m speechbert.bin.show_results --exp_dir exp --out RESULTS.md
 fi
 
