@@ -2,8 +2,8 @@
 # The shell test suite (called by `make test`):
 #   1. installs what it needs with tools/installers/ (bats, shellcheck, Slurm + munge,
 #      Grid Engine; each installer returns at once when its tool is present);
-#   2. runs shellcheck on every *.sh and run.sh under utils/ steps/ egs/ tools/, on the
-#      shell helpers of test/shell/ and on test/integration/repro_check.sh;
+#   2. runs shellcheck on every *.sh and run.sh under utils/ steps/ egs/ tools/ bench/ test/
+#      and on the executable shell helpers of test/shell/helpers/;
 #   3. runs every test/shell/*.bats file with bats (TAP output, then a summary line).
 # Exits non-zero if an installation, a shellcheck finding or a test fails.
 #
@@ -44,7 +44,7 @@ list_files() {
   fi
 }
 mapfile -t scripts < <(
-  list_files utils steps egs tools test/shell test/integration/repro_check.sh | while IFS= read -r f; do
+  list_files utils steps egs tools bench test | while IFS= read -r f; do
     [ -f "${f}" ] || continue
     case "${f}" in
       *.sh | *.bash) echo "${f}" ;;
