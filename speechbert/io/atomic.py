@@ -32,7 +32,7 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     if "r" in mode or "a" in mode or "+" in mode:
         raise ValueError(f"atomic_open only writes whole files, not mode {mode!r}")
     path = Path(path)
-    fd, tmp = _make_temp(path)
+    fd, tmp = make_temp_beside(path)
     try:
         if "b" in mode:
             f = os.fdopen(fd, mode)
@@ -59,7 +59,7 @@ def atomic_path(path: str | Path) -> "contextlib.AbstractContextManager[Path]":
 
 @contextlib.contextmanager
 def _atomic_path(path: Path) -> Iterator[Path]:
-    fd, tmp = _make_temp(path)
+    fd, tmp = make_temp_beside(path)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -70,8 +70,10 @@ def _atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def _make_temp(path: Path) -> tuple[int, str]:
-    """Create the directory of ``path`` and a temporary file in it (mode as ``open`` would give)."""
+def make_temp_beside(path: Path) -> tuple[int, str]:
+    """Create the directory of ``path`` and a hidden temporary file in it, ``.<name>.<random>.tmp``
+    (the name every stage's cleanup of orphaned temporary files matches), with the mode ``open``
+    would give; returns ``(fd, temp path)``. Raises :class:`WriteError` naming ``path``."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -11,15 +11,13 @@ import logging
 import os
 import pickle
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from speechbert.errors import WriteError
-from speechbert.io.atomic import write_error
+from speechbert.io.atomic import make_temp_beside, write_error
 from speechbert.train.errors import TrainingError
 
 CHECKPOINT_FORMAT = "speechbert-checkpoint-1"
@@ -36,14 +34,7 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
     path = Path(path)
     prev = previous_path(path)
     link = path.parent / f".{prev.name}.{os.getpid()}.tmp"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise WriteError.from_os_error(path, e, f"cannot create the directory {path.parent}") from e
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise WriteError.from_os_error(path, e) from e
+    fd, tmp = make_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
