@@ -93,16 +93,6 @@ def save_aligner(model_dir: str | Path, model: CTCModel, vocab: CharVocab, frame
         yaml.safe_dump(info, f, sort_keys=False)
 
 
-def save_rule(model_dir: str | Path, rule: BoundaryRule, extra: dict[str, Any] | None = None) -> None:
-    """Replace the boundary rule (and add ``extra`` keys) in ``aligner.yaml``."""
-    path = Path(model_dir) / CONFIG_NAME
-    info = yaml.safe_load(path.read_text(encoding="utf-8"))
-    info["boundary_rule"] = rule.to_dict()
-    info.update(extra or {})
-    with atomic_open(path) as f:
-        yaml.safe_dump(info, f, sort_keys=False)
-
-
 def check_aligner_features(aligner: Aligner, model_dir: str | Path, dump_dir: str | Path) -> None:
     """Raise ConfigError when a dump's features are not the ones the aligner was trained on,
     naming both feature types and the configs they were made with (e.g. MFCC features with an

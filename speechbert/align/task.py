@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from speechbert.align.ctc_model import CTCModel, CTCModelConfig
 from speechbert.align.data import AlignDataset, FeatureSource, collate
 from speechbert.align.vocab import CharVocab
-from speechbert.bin.cli import ArgumentParser
+from speechbert.command_line import ArgumentParser
 from speechbert.errors import ConfigError
 from speechbert.tasks.abs_task import AbsTask
 

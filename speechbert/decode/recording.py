@@ -36,7 +36,7 @@ from speechbert.tasks.input_pipeline import InputPipeline
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.atomic import atomic_path
 from speechbert.io.ctm import CtmEntry
-from speechbert.tasks.sqa_finetune import SpanQAModel
+from speechbert.nets.span_qa_model import SpanQAModel
 from speechbert.tasks.word_segments import Passage, SpokenCorpus, build_segments
 from speechbert.text.normalize import normalize_text
 
@@ -398,7 +398,7 @@ def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], 
         raise DataError("no word was recognised in the recording: nothing to answer from", recs[0].path)
     limit = setup.pipeline.settings.max_question_len
     if limit is not None:
-        from speechbert.tasks.common import load_vocab_file
+        from speechbert.text.piece_vocab import load_vocab_file
 
         n_pieces = len(load_vocab_file(setup.pipeline.vocab_path()).text_ids(q))
         if n_pieces > int(limit):

@@ -162,7 +162,7 @@ def decode_to_file(out: str | Path, model: SpanQAModel, args: argparse.Namespace
     return n
 
 
-def add_decode_arguments(parser) -> None:  # noqa: ANN001 - a speechbert.bin.cli.ArgumentParser
+def add_decode_arguments(parser) -> None:  # noqa: ANN001 - a speechbert.command_line.ArgumentParser
     """The options shared by ``sqa_decode`` and ``cascade_decode`` (sqa.sh's ``decode_args``)."""
     a = parser.add_argument
     a("--model_dir", required=True, help="fine-tuning experiment directory (config.yaml + model file)")

@@ -14,6 +14,11 @@ Public API (see each module's docstring for details)::
     start_logits, end_logits = SpanHead(bert.config.hidden_size)(hidden, mask=allowed)
     awe = AudioWordEncoder(AudioWordEncoderConfig(input_dim=39, output_size=bert.config.hidden_size))
     vecs, recon = awe(feats, lengths)
+
+The models of the training stages (each ``forward`` returns ``(loss, stats, weight)``; the
+tasks in :mod:`speechbert.tasks` build them and their batches) are in their own modules:
+``joint_embedding_model`` (stage 5), ``mixed_encoder`` (BERT over text tokens and audio word
+vectors), ``cross_modal_mlm`` (stage 6) and ``span_qa_model`` (stage 7).
 """
 
 from speechbert.nets.audio_word_encoder import (

@@ -45,7 +45,6 @@ from __future__ import annotations
 import _ctypes
 import atexit
 import ctypes
-import math
 import os
 import random
 import shutil
@@ -470,9 +469,3 @@ def _last_sound_before(nonsilent: np.ndarray, start: int, end: int) -> int:
     if i >= 0 and nonsilent[i] >= start:
         return int(nonsilent[i]) + 1
     return end
-
-
-def rms_dbfs(audio: np.ndarray) -> float:
-    """RMS level of float audio in dB relative to full scale (for logs and benches)."""
-    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if len(audio) else 0.0
-    return 20 * math.log10(rms) if rms > 0 else -math.inf

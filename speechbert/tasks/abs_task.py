@@ -1,5 +1,8 @@
 """The interface between a training task and the generic trainer in :mod:`speechbert.train`.
 
+The trainer sees a task only through :class:`speechbert.train.task_protocol.TrainableTask`
+(``speechbert.train`` never imports ``speechbert.tasks``); :class:`AbsTask` is its base class.
+
 A task is a class with only class methods. It says which options it takes, how to build its
 model, its datasets and its collate function, and (optionally) which extra validation metrics it
 computes. Everything else -- the optimizer, bucketed batching, DDP, checkpoints and automatic
@@ -49,10 +52,10 @@ Entry points are one line::
 
     # speechbert/bin/finetune.py
     import sys
-    from speechbert.tasks.finetune import FinetuneTask
+    from speechbert.tasks.sqa_finetune import SQATask
 
     def main(argv=None) -> int:
-        return FinetuneTask.main(argv)
+        return SQATask.main(argv)
 
     if __name__ == "__main__":
         sys.exit(main())
@@ -71,7 +74,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch.utils.data import Dataset
 
-from speechbert.bin.cli import ArgumentParser, get_base_parser, run_main
+from speechbert.command_line import ArgumentParser, get_base_parser, run_main
 
 
 class AbsTask(ABC):

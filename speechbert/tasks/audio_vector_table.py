@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
-from speechbert.tasks.common import pad_feats
+from speechbert.tasks.padding import pad_feats
 from speechbert.tasks.word_segments import SpokenCorpus
 
 logger = logging.getLogger(__name__)

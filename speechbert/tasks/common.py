@@ -1,67 +1,28 @@
 """Pieces shared by the SpeechBERT training tasks: options, BERT/tokenizer loading, data sets,
-audio word encoder configuration, padding and partial checkpoint loading."""
+audio word encoder configuration, and the initialisation of a model part from another experiment."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Sequence
 
-import numpy as np
 import torch
 import yaml
 from torch.utils.data import Dataset
 
-from speechbert.bin.cli import ArgumentParser, str2bool
+from speechbert.command_line import ArgumentParser, str2bool
 from speechbert.errors import ConfigError
+from speechbert.io.dump_dir import read_dump_facts
+from speechbert.tasks.input_pipeline import InputPipeline, settings_from_args
 from speechbert.tasks.word_segments import SpokenCorpus
-
-if TYPE_CHECKING:
-    from speechbert.tasks.input_pipeline import InputPipeline
+from speechbert.text.piece_vocab import PieceVocab, load_vocab_file
 
 logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------- tokenizer
-
-
-class PieceVocab:
-    """WordPiece ids of passage words and the special token ids, from a BERT ``vocab.txt``.
-
-    Thin adapter over :mod:`speechbert.text.wordpiece`; word → ids is cached because passages
-    repeat words a lot.
-    """
-
-    def __init__(self, vocab_file: str | Path) -> None:
-        from speechbert.text.wordpiece import WordPieceTokenizer
-
-        self.vocab_file = Path(vocab_file)
-        self.tokenizer = WordPieceTokenizer.from_vocab_file(self.vocab_file)
-        tok = self.tokenizer
-        self.vocab_size = tok.vocab_size
-        self.pad_id, self.unk_id, self.cls_id = tok.pad_id, tok.unk_id, tok.cls_id
-        self.sep_id, self.mask_id = tok.sep_id, tok.mask_id
-        self._cache: dict[str, list[int]] = {}
-
-    def word_ids(self, word: str) -> list[int]:
-        """The WordPiece ids of one (normalized) word; never empty (``[UNK]`` at worst)."""
-        ids = self._cache.get(word)
-        if ids is None:
-            ids = self.tokenizer.convert_tokens_to_ids(self.tokenizer.word_to_pieces(word)) or [self.unk_id]
-            self._cache[word] = ids
-        return ids
-
-    def text_ids(self, text: str, max_len: int | None = None) -> list[int]:
-        """Ids of a whitespace-separated text (no specials), truncated to ``max_len`` pieces."""
-        out: list[int] = []
-        for w in text.split():
-            out.extend(self.word_ids(w))
-        return out if max_len is None else out[:max_len]
-
-
-_VOCABS: dict[str, PieceVocab] = {}
-
 
 def load_vocab(bert_dir: str | Path) -> PieceVocab:
     """The (cached) :class:`PieceVocab` of a BERT directory."""
@@ -71,14 +32,6 @@ def load_vocab(bert_dir: str | Path) -> PieceVocab:
     if not path.is_file():
         raise ConfigError(f"{path}: the BERT directory has no vocab.txt")
     return load_vocab_file(path)
-
-
-def load_vocab_file(path: str | Path) -> PieceVocab:
-    """The (cached) :class:`PieceVocab` of a ``vocab.txt``."""
-    key = str(path)
-    if key not in _VOCABS:
-        _VOCABS[key] = PieceVocab(path)
-    return _VOCABS[key]
 
 
 # ------------------------------------------------------------------------------------ options
@@ -215,17 +168,15 @@ def read_bert(args: argparse.Namespace, type_vocab_size: int | None = None):
 
 # --------------------------------------------------------------------------------------- data
 
-_PIPELINES: dict[tuple, "InputPipeline"] = {}
+_PIPELINES: dict[tuple, InputPipeline] = {}
 
 
-def pipeline_for_args(args: argparse.Namespace, modality: str = "audio", windows: bool = False) -> "InputPipeline":
+def pipeline_for_args(args: argparse.Namespace, modality: str = "audio", windows: bool = False) -> InputPipeline:
     """The (per-process cached) input pipeline of a training run's resolved options.
 
     The same :class:`~speechbert.tasks.input_pipeline.InputPipeline` that decoders rebuild from
     the run's ``inputs.yaml``: training and decoding cannot prepare inputs differently.
     """
-    from speechbert.tasks.input_pipeline import InputPipeline, settings_from_args
-
     names = ("bert_dir", "train_dump", "cmvn", "feat_dim", "frame_pooling", "max_word_frames", "max_seq_len",
              "max_question_len", "window_units", "window_stride", "negative_windows")
     key = (modality, windows, *(str(getattr(args, n, None)) for n in names))
@@ -284,76 +235,27 @@ def concat_datasets(datasets: Sequence[Dataset]) -> Dataset:
     return datasets[0] if len(datasets) == 1 else ConcatWithLengths(datasets)
 
 
-def pad_feats(mats: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack variable-length ``T_i x D`` segments into ``N x T x D`` zeros-padded + ``N`` lengths."""
-    if not mats:
-        return torch.zeros(0, 1, 1), torch.zeros(0, dtype=torch.long)
-    dim = mats[0].shape[1]
-    max_len = max(len(m) for m in mats)
-    out = np.zeros((len(mats), max_len, dim), dtype=np.float32)
-    for i, m in enumerate(mats):
-        out[i, : len(m)] = m
-    return torch.from_numpy(out), torch.tensor([len(m) for m in mats], dtype=torch.long)
+def feat_dim_of(args: argparse.Namespace) -> int:
+    """``--feat_dim``, else read from the training features (``feats_type`` or the first matrix)."""
+    if getattr(args, "feat_dim", None):
+        return int(args.feat_dim)
+    dim = read_dump_facts(args.train_dump)["feat_dim"]
+    if dim is not None:
+        args.feat_dim = int(dim)
+        return args.feat_dim
+    corpus = load_corpus(args, "train")
+    args.feat_dim = corpus.feat_dim
+    return args.feat_dim
 
 
-def pad_ids(seqs: Sequence[Sequence[int]], pad: int = 0) -> torch.Tensor:
-    """``B x max_len`` long tensor of padded id lists."""
-    max_len = max((len(s) for s in seqs), default=0)
-    out = torch.full((len(seqs), max(max_len, 1)), pad, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        if len(s):
-            out[i, : len(s)] = torch.as_tensor(list(s), dtype=torch.long)
-    return out
+def register_init(args: argparse.Namespace, path: str, src_prefix: str, dst_prefix: str) -> None:
+    """Have the trainer load ``src_prefix.*`` of ``path`` into ``dst_prefix.*`` (fresh runs only).
 
-
-def item_rng(seed: int, epoch_salt: int, index: int) -> np.random.Generator:
-    """A generator that depends only on its arguments (not on global or worker state)."""
-    return np.random.default_rng([int(seed) & 0x7FFFFFFF, int(epoch_salt) & 0x7FFFFFFF, int(index)])
-
-
-# ------------------------------------------------------------------------- checkpoint loading
-
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Model parameters from a trainer output file (``model.avg.pt``, ``*.best``, a snapshot)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such model file")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
-        from speechbert.train.checkpoint import load_failure
-
-        raise ConfigError(f"{path}: cannot read model parameters ({load_failure(e)})") from None
-    if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], Mapping):
-        obj = obj["model"]
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ConfigError(f"{path}: not a state dict of tensors")
-    return dict(obj)
-
-
-def load_submodule(module: torch.nn.Module, path: str | Path, src_prefix: str, what: str,
-                   required: bool = True) -> list[str]:
-    """Load the keys of ``path`` starting with ``src_prefix`` into ``module`` (prefix stripped).
-
-    Returns the module's keys that the file did not provide. Raises ``ConfigError`` when the file
-    has no such keys (with ``required``), or shapes disagree.
+    Uses the trainer's ``--init_param`` so that a resumed run or a model reloaded for decoding
+    does not read the initialising file again.
     """
-    state = read_state_dict(path)
-    sub = {k[len(src_prefix):]: v for k, v in state.items() if k.startswith(src_prefix)}
-    if not sub and required:
-        raise ConfigError(f"{path}: no parameters under {src_prefix!r}: not a {what} model")
-    own = module.state_dict()
-    bad = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-           for k, v in sub.items() if k in own and own[k].shape != v.shape]
-    if bad:
-        raise ConfigError(f"{path}: the {what} does not match this configuration (different sizes; "
-                          f"check the model options): {'; '.join(bad[:5])}")
-    unexpected = sorted(set(sub) - set(own))
-    if unexpected:
-        raise ConfigError(f"{path}: unexpected {what} parameters {unexpected[:5]}")
-    missing = sorted(set(own) - set(sub))
-    module.load_state_dict(sub, strict=False)
-    logger.info("initialised %s from %s (%d tensors%s)", what, path, len(sub),
-                f"; not in the file: {missing[:5]}" if missing else "")
-    return missing
+    spec = f"{path}:{src_prefix}:{dst_prefix}"
+    current = list(getattr(args, "init_param", None) or [])
+    if spec not in current:
+        current.append(spec)
+    args.init_param = current

@@ -320,9 +320,9 @@ class InputPipeline:
         return corpus
 
     def sqa_dataset(self, corpus: SpokenCorpus, questions: Sequence[dict], train: bool):  # noqa: ANN201
-        """An SQA window data set (:class:`speechbert.tasks.sqa_finetune.SQADataset`)."""
-        from speechbert.tasks.common import load_vocab_file
-        from speechbert.tasks.sqa_finetune import SQADataset
+        """An SQA window data set (:class:`speechbert.tasks.sqa_dataset.SQADataset`)."""
+        from speechbert.tasks.sqa_dataset import SQADataset
+        from speechbert.text.piece_vocab import load_vocab_file
 
         s = self.settings
         if s.max_seq_len is None:

@@ -8,7 +8,7 @@ import math
 import pickle
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 
@@ -185,8 +185,3 @@ def copy_experiment_records(src_dir: str | Path, dst_dir: str | Path, dry_run: b
                 shutil.copyfile(src, tmp)
         copied.append(name)
     return copied
-
-
-def epoch_metrics_for(history: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
-    """Epoch -> end-of-epoch metrics from in-memory trainer history records."""
-    return {int(r["epoch"]): r for r in history if r.get("end_of_epoch")}

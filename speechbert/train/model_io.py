@@ -14,7 +14,7 @@ from speechbert.train.average import load_state_dict
 from speechbert.train.options import parse_init_param
 
 if TYPE_CHECKING:
-    from speechbert.tasks.abs_task import AbsTask
+    from speechbert.train.task_protocol import TrainableTask
 
 
 def init_parameters(model: torch.nn.Module, specs: list[str]) -> None:
@@ -78,7 +78,7 @@ def freeze_parameters(model: torch.nn.Module, prefixes: list[str]) -> int:
     return count
 
 
-def load_exp_args(exp_dir: str | Path, task_cls: type["AbsTask"]) -> argparse.Namespace:
+def load_exp_args(exp_dir: str | Path, task_cls: "TrainableTask") -> argparse.Namespace:
     """The options a run in ``exp_dir`` was trained with, parsed from its ``config.yaml``."""
     config = Path(exp_dir) / "config.yaml"
     if not config.is_file():
@@ -86,7 +86,7 @@ def load_exp_args(exp_dir: str | Path, task_cls: type["AbsTask"]) -> argparse.Na
     return task_cls.get_parser().parse_args(["--config", str(config)])
 
 
-def load_model_from_exp(exp_dir: str | Path, task_cls: type["AbsTask"], file: str = "model.avg.pt",
+def load_model_from_exp(exp_dir: str | Path, task_cls: "TrainableTask", file: str = "model.avg.pt",
                         device: str | torch.device = "cpu") -> tuple[torch.nn.Module, argparse.Namespace]:
     """Rebuild the model from ``exp_dir/config.yaml`` and load the weights in ``exp_dir/file``.
 

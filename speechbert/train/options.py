@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from speechbert.bin.cli import ArgumentParser, str2bool
+from speechbert.command_line import ArgumentParser, str2bool
 from speechbert.errors import ConfigError
 
 

@@ -21,7 +21,7 @@ import torch
 import yaml
 from torch.utils.data import DataLoader, Dataset
 
-from speechbert.bin.cli import local_rank_prefix, seed_everything, setup_logging
+from speechbert.command_line import local_rank_prefix, seed_everything, setup_logging
 from speechbert.errors import ConfigError
 from speechbert.io.atomic import atomic_open, remove_orphaned_temps
 from speechbert.train.average import (SNAPSHOT_RE, METRICS_FILE, average_checkpoints, load_state_dict,
@@ -36,7 +36,7 @@ from speechbert.train.options import check_trainer_arguments, parse_best_criteri
 from speechbert.train.reporter import Reporter, WeightedAverages
 
 if TYPE_CHECKING:
-    from speechbert.tasks.abs_task import AbsTask
+    from speechbert.train.task_protocol import TrainableTask
 
 CHECKPOINT = "checkpoint.pt"
 AVERAGE = "model.avg.pt"
@@ -46,7 +46,7 @@ AVERAGE_METRICS = "model.avg.metrics.json"
 EXIT_AFTER_STEP_ENV = "SPEECHBERT_TRAIN_EXIT_AFTER_STEP"
 
 
-def train(task_cls: type["AbsTask"], args: argparse.Namespace) -> None:
+def train(task_cls: "TrainableTask", args: argparse.Namespace) -> None:
     """Train ``task_cls`` with ``args``; resumes from ``<output_dir>/checkpoint.pt`` when present."""
     check_trainer_arguments(args)
     args.output_dir = str(resolve_output_dir(args))
@@ -124,7 +124,7 @@ def _config_values(args: argparse.Namespace) -> dict[str, Any]:
 class Trainer:
     """State and loop of one training run (one instance per process)."""
 
-    def __init__(self, task_cls: type["AbsTask"], args: argparse.Namespace, ctx: DistContext) -> None:
+    def __init__(self, task_cls: "TrainableTask", args: argparse.Namespace, ctx: DistContext) -> None:
         self.task = task_cls
         self.args = args
         self.ctx = ctx

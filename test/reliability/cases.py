@@ -6,7 +6,7 @@ entry point as a subprocess in that directory, and states what must come out: th
 what the message must name (file and line, or file and utterance), and for an accepted input the
 outputs it must write. ``test_bad_input_catalogue.py`` runs them and also checks, for every case,
 that a refused input leaves every file as it was (no output, no half-written or temporary file)
-and that no case ends in an unexpected exception (a traceback, "rerun with --verbose 2") or
+and that no case ends in an unexpected exception (a traceback, "an unexpected error") or
 advises ``weights_only=False``.
 
 ``CLASSES`` describes each class for doc/reliability.md. Cases marked ``long`` need a trained

@@ -8,10 +8,12 @@ import sqa_fixture as fx
 from speechbert.io.sqa_data import read_questions
 from speechbert.nets import AudioWordEncoder, AudioWordEncoderConfig, BertConfig, BertEncoder, SpanHead
 from speechbert.tasks.audio_vector_table import WORDS_PER_CHUNK, AudioVectorTable
-from speechbert.tasks.common import load_vocab, pad_feats
-from speechbert.tasks.mixed_inputs import MixedEncoder
-from speechbert.tasks.sqa_finetune import (SpanQAModel, SQADataset, SQATask, attach_vector_table, make_sqa_collate,
-                                           predict_spans)
+from speechbert.nets.mixed_encoder import MixedEncoder
+from speechbert.nets.span_qa_model import SpanQAModel
+from speechbert.tasks.common import load_vocab
+from speechbert.tasks.padding import pad_feats
+from speechbert.tasks.sqa_dataset import SQADataset, make_sqa_collate
+from speechbert.tasks.sqa_finetune import SQATask, attach_vector_table, predict_spans
 from speechbert.tasks.word_segments import SpokenCorpus
 
 

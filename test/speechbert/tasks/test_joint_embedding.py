@@ -7,8 +7,8 @@ import torch
 import sqa_fixture as fx
 from speechbert.nets import AudioWordEncoder, AudioWordEncoderConfig
 from speechbert.tasks.common import load_corpus, load_vocab
-from speechbert.tasks.joint_embedding import (JointEmbeddingModel, JointEmbeddingTask, SpokenWordDataset,
-                                              collate_words, pairwise_distance, row_distance, word_targets)
+from speechbert.nets.joint_embedding_model import JointEmbeddingModel, pairwise_distance, row_distance, word_targets
+from speechbert.tasks.joint_embedding import JointEmbeddingTask, SpokenWordDataset, collate_words
 
 
 def _tiny_model(distance="l1", target="mean") -> JointEmbeddingModel:
@@ -86,7 +86,7 @@ def test_dataset_holds_aligned_words_of_each_utterance(sqa_corpus):
 @pytest.mark.slow
 def test_end_to_end_nearest_neighbour_accuracy_improves(sqa_corpus, joint_embed_exp):
     """Stage 5 on the structured corpus: acc_nn well above the untrained encoder's."""
-    from speechbert.bin.cli import seed_everything
+    from speechbert.command_line import seed_everything
 
     args = JointEmbeddingTask.get_parser().parse_args(
         fx.corpus_args(sqa_corpus) + fx.AWE_ARGS + ["--output_dir", "x"])

@@ -9,8 +9,9 @@ import torch
 import sqa_fixture as fx
 from speechbert.nets import AudioWordEncoder, AudioWordEncoderConfig, BertConfig, BertEncoder, MLMHead
 from speechbert.tasks.common import load_corpus, load_vocab
-from speechbert.tasks.mixed_inputs import MixedEncoder
-from speechbert.tasks.pretrain import CrossModalMLM, PretrainDataset, PretrainTask, make_pretrain_collate
+from speechbert.nets.cross_modal_mlm import CrossModalMLM
+from speechbert.nets.mixed_encoder import MixedEncoder
+from speechbert.tasks.pretrain import PretrainDataset, PretrainTask, make_pretrain_collate
 
 MASK = 4
 
@@ -152,7 +153,7 @@ def test_dataset_sequences(sqa_corpus):
 @pytest.mark.slow
 def test_end_to_end_audio_mlm_accuracy_improves(sqa_corpus, joint_embed_exp, pretrain_exp):
     """Stage 6 on the structured corpus: masked audio words predicted far better than before."""
-    from speechbert.bin.cli import seed_everything
+    from speechbert.command_line import seed_everything
     from speechbert.train.model_io import init_parameters
 
     args = PretrainTask.get_parser().parse_args(

@@ -10,8 +10,10 @@ import sqa_fixture as fx
 from speechbert.io.sqa_data import read_questions
 from speechbert.nets import AudioWordEncoder, AudioWordEncoderConfig, BertConfig, BertEncoder, SpanHead
 from speechbert.tasks.common import load_vocab
-from speechbert.tasks.mixed_inputs import MixedEncoder
-from speechbert.tasks.sqa_finetune import (SpanQAModel, SQADataset, SQATask, make_sqa_collate, predict_from_exp)
+from speechbert.nets.mixed_encoder import MixedEncoder
+from speechbert.nets.span_qa_model import SpanQAModel
+from speechbert.tasks.sqa_dataset import SQADataset, make_sqa_collate
+from speechbert.tasks.sqa_finetune import SQATask, predict_from_exp
 from speechbert.tasks.word_segments import SpokenCorpus
 
 FT_ARGS = ["--max_seq_len", "20", "--max_question_len", "8", "--window_stride", "5", "--max_epoch", "3",
@@ -124,7 +126,7 @@ def test_forward_backward_tiny_model():
 
 
 def _initial_f1(args):
-    from speechbert.bin.cli import seed_everything
+    from speechbert.command_line import seed_everything
     from speechbert.train.model_io import init_parameters
 
     seed_everything(args.seed)

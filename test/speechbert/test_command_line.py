@@ -1,10 +1,10 @@
-"""Tests for speechbert.bin.cli: the shared entry-point scaffolding."""
+"""Tests for speechbert.command_line: the shared command-line scaffolding."""
 
 import logging
 
 import pytest
 
-from speechbert.bin import cli
+from speechbert import command_line as cli
 from speechbert.errors import DataError
 
 
@@ -55,12 +55,15 @@ def test_errors_become_one_line_and_exit_1(capsys):
     assert "Traceback" not in err
 
 
-def test_unexpected_exception_suggests_verbose(capsys):
+def test_unexpected_exception_writes_its_traceback_then_one_line(capsys):
     def main(args):
         raise KeyError("k")
 
     assert cli.run_main(main, _parser(), []) == 1
-    assert "--verbose 2" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    start = err.index("Traceback (most recent call last):")
+    assert any("in main" in line for line in err[start:])  # where it broke, without a rerun
+    assert err[-1] == "tool: error: KeyError: 'k' (an unexpected error: its traceback is above)"
 
 
 def test_success_and_return_code():
@@ -89,7 +92,7 @@ def test_str2bool_rejects_garbage():
 
 
 def test_default_prog_is_the_calling_module():
-    assert cli.get_base_parser("x").prog == "test_cli"
+    assert cli.get_base_parser("x").prog == "test_command_line"
 
 
 def test_setup_logging_levels():
@@ -100,7 +103,7 @@ def test_setup_logging_levels():
 
 
 def test_a_bad_value_from_a_yaml_config_names_the_file(tmp_path, capsys):
-    from speechbert.bin.cli import get_base_parser
+    from speechbert.command_line import get_base_parser
 
     conf = tmp_path / "train.yaml"
     conf.write_text("lr: fast\n")
