@@ -27,6 +27,7 @@ tools/speechbert.done tools/activate_python.sh: setup.py tools/constraints.txt t
 demo: venv
 	cd $(MINI) && ./run.sh
 	cat $(MINI)/RESULTS.md
+	@echo "error-analysis page (open it in a browser; doc/report.md): $(CURDIR)/$(MINI)/exp/report/test/index.html"
 
 shell-test:
 	bash test/shell/run_shell_tests.sh

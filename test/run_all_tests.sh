@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make test`: every suite, on two lanes so that both CPUs of a CI machine work.
 #
-#   lane "checks":      shellcheck + bats, pytest (with the short bad-input catalogue), the quick
+#   lane "checks":      the Chromium install (for the integration lane's browser check), shellcheck
+#                       + bats, pytest (with the short bad-input catalogue), the quick
 #                       reproducibility check, the short kill-anywhere test -- one after another
 #   lane "integration": the mini recipe end to end (test/integration/run_mini_recipe.sh), whose
-#                       training runs on one thread per process
+#                       training runs on one thread per process, ending with the headless-browser
+#                       check of its error-analysis page (it waits for the install if need be)
 #
 # The integration lane prints as it goes; the checks lane writes its log and it is printed when both
 # lanes are done, followed by a table of every suite's status and wall time. Exit status: 0 only
@@ -33,7 +35,15 @@ run_suite() {
     return 0
 }
 
+# The integration lane's browser check needs Chromium at its very end: installing it first here
+# leaves the whole recipe run for it to finish; the marker tells the integration lane it is done
+# (installed or failed: the browser check then says which).
+chromium_marker="${logdir}/chromium_install.done"
+export CHROMIUM_INSTALL_MARKER="${chromium_marker}"
+
 checks_lane() {
+    run_suite chromium-install bash tools/installers/install_chromium.sh
+    touch "${chromium_marker}"
     run_suite shell bash test/shell/run_shell_tests.sh
     run_suite pytest bash test/run_pytest.sh
     run_suite repro-check-quick bash test/integration/repro_check.sh --quick
@@ -42,7 +52,7 @@ checks_lane() {
     fi
 }
 
-log "logs in ${logdir}; the checks lane (shell, pytest, quick repro, short kill test) runs in the background"
+log "logs in ${logdir}; the checks lane (chromium install, shell, pytest, quick repro, short kill test) runs in the background"
 # Job control puts the lane in its own process group, so a CI cancel or Ctrl-C stops all of it.
 set -m
 checks_lane > "${logdir}/checks.log" 2>&1 &

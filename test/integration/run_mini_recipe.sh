@@ -83,4 +83,33 @@ for exp in exp/joint_embed_ls exp/pretrain_ls; do
         exit 1
     fi
 done
+# The error-analysis page of stage 10 in a real headless browser (test/integration/browser_check.py).
+# Under test/run_all_tests.sh the checks lane installs Chromium and touches
+# $CHROMIUM_INSTALL_MARKER when done; alone, this script installs it (nothing when present).
+wait_for_chromium() {
+    local marker=${CHROMIUM_INSTALL_MARKER:-} waited=0
+    if [ -z "${marker}" ]; then
+        "${root}/tools/installers/install_chromium.sh"
+        return
+    fi
+    while [ ! -e "${marker}" ]; do
+        if [ "${waited}" -ge 1800 ]; then
+            log "Error: the Chromium install of the checks lane did not finish in ${waited} s (${marker})"
+            return 1
+        fi
+        if [ "${waited}" -eq 0 ]; then log "waiting for the Chromium install of the checks lane"; fi
+        sleep 5
+        waited=$(( waited + 5 ))
+    done
+}
+page=exp/report/test/index.html
+if [ ! -f "${page}" ]; then
+    log "Error: stage 10 wrote no error-analysis page (${recipe}/${page})"
+    exit 1
+fi
+wait_for_chromium
+log "browser check of ${page} (screenshot: ${recipe}/exp/report/test/browser_check/report.png)"
+"${root}/tools/venv/bin/python" "${root}/test/integration/browser_check.py" "${page}" \
+    --out_dir exp/report/test/browser_check
+
 log "integration test passed"

@@ -66,6 +66,7 @@ refute_grep() {
   run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 10 --stop_stage 10
   assert_status 0
   grep -q -- "ensemble --e2e exp/finetune/decode_test/predictions.jsonl .*--dev_e2e exp/finetune/decode_dev/predictions.jsonl --dev_cascade exp/finetune_text/decode_dev_asr_ctc/predictions.jsonl --dev_data data/dev" "${TMP_DIR}/calls.log"
+  grep -q -- "speechbert.bin.report --exp_dir exp --data data/test --out exp/report/test/index.html" "${TMP_DIR}/calls.log"
   rm "${TMP_DIR}/calls.log"
   run ./sqa.sh --python "${TMP_DIR}/stub" --bert_dir bert --stage 10 --stop_stage 10 --ensemble_weight 0.3
   assert_status 0

@@ -434,6 +434,11 @@ fi
 if run_stage 10; then
     remove_orphaned_temps --name '.RESULTS.md.*.tmp' .
     "${python_a[@]}" -m speechbert.bin.show_results --exp_dir exp --out RESULTS.md
+    for x in "${test_sets_a[@]}"; do  # the error-analysis page of each test set (doc/report.md)
+        remove_orphaned_temps "exp/report/${x}" "exp/report/${x}/audio"
+        "${python_a[@]}" -m speechbert.bin.report --exp_dir exp --data "data/${x}" --out "exp/report/${x}/index.html"
+        log "error-analysis page: ${PWD}/exp/report/${x}/index.html"
+    done
 fi
 
 log "Successfully finished in ${SECONDS} s"

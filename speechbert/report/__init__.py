@@ -1,0 +1,1 @@
+"""The error-analysis page: one static HTML file per test set (doc/report.md)."""
