@@ -22,6 +22,7 @@ INSTALL_REQUIRES = [
     "PyYAML>=6.0",
     "tensorboard>=2.15",
     "pocketsphinx>=5.0",
+    "matplotlib>=3.8",  # training curves and alignment plots (Agg backend; speechbert/plots)
 ]
 
 EXTRAS_REQUIRE = {

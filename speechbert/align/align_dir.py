@@ -15,6 +15,7 @@ from speechbert.align.data import FeatureSource
 from speechbert.align.forced import AlignmentSkip, align_words
 from speechbert.errors import ConfigError
 from speechbert.io.ctm import CtmEntry
+from speechbert.progress import track
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def align_dir(aligner: Aligner, text: Mapping[str, str], source: FeatureSource,
     ``empty`` (empty transcript), ``no_letters``, ``too_short``.
     """
     res = DirResult()
-    for utt in utts:
+    for utt in track(utts, "aligning utterances", log=log):
         if utt not in source:
             res.skip("no_features", utt, "not in feats.scp")
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from speechbert.io.ctm import CtmEntry
@@ -51,14 +52,18 @@ class AlignmentReport:
     missing_words: int = 0        # reference words with no hypothesis word to compare
     ref_utts: int = 0
     missing_utts: int = 0         # reference utterances absent from the hypothesis CTM
+    #: per compared utterance, its word-start errors (seconds; not in to_dict: the JSON stays small)
+    utt_start_errors: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"starts": self.starts.to_dict(), "ends": self.ends.to_dict(),
                 "ref_words": self.ref_words, "missing_words": self.missing_words,
                 "ref_utts": self.ref_utts, "missing_utts": self.missing_utts}
 
-    def to_markdown(self, title: str = "Word alignment accuracy") -> str:
-        """A small markdown report (one table, then the counts)."""
+    def to_markdown(self, title: str = "Word alignment accuracy",
+                    plots: Sequence[tuple[str, str]] = ()) -> str:
+        """A small markdown report (one table, then the counts; then ``plots``, (caption,
+        relative path) pairs, as images)."""
         lines = [f"# {title}", "",
                  "| boundary | n | mean abs err (ms) | median abs err (ms) | "
                  + " | ".join(f"<= {t} ms (%)" for t in TOLERANCES_MS) + " |",
@@ -71,6 +76,10 @@ class AlignmentReport:
                       f"{self.missing_words} ({pct:.1f}%)",
                   f"- reference utterances: {self.ref_utts}; absent from the CTM: {self.missing_utts}",
                   ""]
+        if plots:
+            lines += ["## Plots", ""]
+            for caption, path in plots:
+                lines += [f"![{caption}]({path})", "", f"{caption} ([SVG]({Path(path).with_suffix('.svg')}))", ""]
         return "\n".join(lines)
 
 
@@ -107,11 +116,13 @@ def compare_ctms(hyp: Mapping[str, Sequence[CtmEntry]], ref: Mapping[str, Sequen
             continue
         index = {id(e): i for i, e in enumerate(ref_entries)}
         matched = 0
+        utt_errors = rep.utt_start_errors.setdefault(utt, [])
         for h, r in _pairs(hyp[utt], ref_entries):
             if index[id(r)] in skip:
                 continue
             matched += 1
             rep.starts.errors.append(abs(h.start - r.start))
             rep.ends.errors.append(abs(h.end - r.end))
+            utt_errors.append(abs(h.start - r.start))
         rep.missing_words += n_scored - matched
     return rep

@@ -13,6 +13,7 @@ from speechbert.align.forced import AlignmentSkip
 from speechbert.asr.transcript import TimedWord, Transcript, normalize_timed_words
 from speechbert.errors import DataError
 from speechbert.io.kaldi_table import read_table
+from speechbert.progress import track
 from speechbert.text.normalize import normalize_text
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def transcribe_corpus(asr_text: Mapping[str, str], aligner: Aligner, source: Fea
     """
     out = Transcript()
     normalized = source.cmvn is not None
-    for utt in utts:
+    for utt in track(utts, "timing ASR words", log=logger):
         if utt not in asr_text:
             out.skip(utt, "no_asr_text", "not in text.asr")
             continue

@@ -19,6 +19,7 @@ from speechbert.align.aligner import Aligner
 from speechbert.align.data import FeatureSource
 from speechbert.align.forced import AlignmentSkip
 from speechbert.asr.transcript import TimedWord, Transcript, normalize_timed_words
+from speechbert.progress import track
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def transcribe_ctc(aligner: Aligner, source: FeatureSource, utts: Sequence[str],
     """Recognise ``utts`` of a dump dir (``source`` applies the training CMVN)."""
     out = Transcript()
     normalized = source.cmvn is not None
-    for utt in utts:
+    for utt in track(utts, "recognizing utterances (CTC)", log=logger):
         if utt not in source:
             out.skip(utt, "no_features", "not in feats.scp")
             continue

@@ -20,6 +20,7 @@ import numpy as np
 from speechbert.asr.transcript import TimedWord, Transcript, normalize_timed_words
 from speechbert.audio.wav_io import WavSource
 from speechbert.errors import ConfigError, DataError
+from speechbert.progress import track
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def transcribe_pocketsphinx(data_dir: str | Path, utts: Sequence[str],
     known = set(source.keys())
     recognizer = recognizer or PocketsphinxRecognizer()
     out = Transcript()
-    for utt in utts:
+    for utt in track(utts, "recognizing utterances (pocketsphinx)", log=logger):
         if utt not in known:
             out.skip(utt, "no_audio", "not in wav.scp/segments")
             continue

@@ -22,6 +22,7 @@ from speechbert.audio.features import FeatureExtractor
 from speechbert.audio.wav_io import WavSource
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_path
+from speechbert.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,12 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
     try:
         with atomic_path(out_ark) as tmp_ark:
             with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{raw_scp}") as writer:
+                progress = Progress(len(source), f"features of {out_ark.name}", log=logger)
                 for chunk in _chunks(source, extractor, summary, skip_bad_utts, chunk_seconds):
                     # Compute the whole chunk, then write it: alternating decoding, feature
                     # computation and writing per utterance measured ~10% slower (caches).
                     computed = [(utt, extractor.extract(samples)) for utt, samples in chunk]
+                    progress.update(len(computed))
                     for utt, feats in computed:
                         try:
                             extractor.check_features(feats, utt)
@@ -76,6 +79,7 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
                         num_frames.append((utt, feats.shape[0]))
                         summary.num_done += 1
                         summary.num_frames += feats.shape[0]
+                progress.close()
             if summary.num_done == 0:
                 raise DataError(f"no utterance produced features ({len(summary.skipped)} skipped)",
                                 source.wav_scp)

@@ -60,6 +60,7 @@ from speechbert.io.atomic import atomic_open
 from speechbert.io.kaldi_table import write_table
 from speechbert.io.text_lines import iter_utf8_lines
 from speechbert.io.sqa_data import write_contexts, write_questions
+from speechbert.progress import Progress
 from speechbert.text.normalize import normalize_text
 
 __all__ = ["DEFAULT_ID_PREFIX", "DEFAULT_MAX_LOSS_RATIO", "LOSS_REASONS", "Utterance", "SubsetReport",
@@ -286,13 +287,13 @@ def prepare_subset(root: str | Path, subset: str, *, set_name: str | None = None
     report = SubsetReport(subset, set_name or set_name_for(subset), source, id_prefix)
     seen: dict[str, str] = {}
     speakers = _numbered_dirs(source, report, "speaker")
-    for n, (_, spk, spk_dir) in enumerate(speakers, start=1):
+    progress = Progress(len(speakers), f"{subset}: reading speaker directories", log=logger)
+    for _, spk, spk_dir in speakers:
         chapters = _numbered_dirs(spk_dir, report, "chapter")
         for _, chapter, chapter_dir in chapters:
             _prepare_chapter(report, spk, chapter, chapter_dir, seen)
-        if n % 100 == 0:
-            logger.info("%s: %d of %d speaker directories read (%d utterances)", subset, n, len(speakers),
-                        report.utterances)
+        progress.update()
+    progress.close()
     report.speakers = len({cid.rsplit("-", 1)[0] for cid in report.chapters})
     return report
 

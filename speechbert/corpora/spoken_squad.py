@@ -49,6 +49,7 @@ from speechbert.io.atomic import atomic_open
 from speechbert.io.kaldi_table import write_table
 from speechbert.io.sqa_data import write_contexts, write_questions
 from speechbert.io.squad_json import Paragraph, iter_paragraphs, load_squad
+from speechbert.progress import Progress
 from speechbert.synth.spoken_squad_synth import (CONTEXT_SOURCE_REFERENCE, DROPPED_HEADER, dropped_tsv_name,
                                                  reference_json_name, spoken_json_name)
 from speechbert.text.normalize import normalize_text, relocate_span
@@ -344,15 +345,18 @@ def _prepare_source(spec: SourceSpec, opts: ImportOptions) -> SourceReport:
     report.paragraphs_in = len(wanted)
     wavs = _index_wavs(spec.wav_dir)
     times = _read_word_times(spec.word_times) if spec.word_times else None
+    progress = Progress(len(wanted), f"importing {spec.set_name} paragraphs", log=logger)
     for par in iter_paragraphs(reference):
         key = (par.topic_index, par.paragraph_index)
         if key not in wanted:
             continue
+        progress.update()
         qids = set(wanted[key])
         prepared = _prepare_paragraph(spec, par, qids, wavs.get(key, {}), report, spoken_text[key], has_asr,
                                       times)
         if prepared is not None:
             report.paragraphs.append(prepared)
+    progress.close()
     return report
 
 

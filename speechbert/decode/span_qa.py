@@ -20,6 +20,7 @@ import torch
 
 from speechbert.align.align_dir import job_slice
 from speechbert.errors import ConfigError
+from speechbert.progress import Progress
 from speechbert.tasks.input_pipeline import InputPipeline
 from speechbert.tasks.sqa_finetune import (SpanQAModel, answered_records, load_span_model, predict_spans,
                                            prediction_records, uses_vector_table)
@@ -103,9 +104,11 @@ def decode_questions(model: SpanQAModel, args: argparse.Namespace, pipeline: Inp
     """
     pipeline.check_window_options(opts.window_units, opts.window_stride)
     dataset = pipeline.sqa_dataset(corpus, questions, train=False)
-    spans = predict_spans(model, dataset, n_best=opts.nbest,
-                          max_answer_len=opts.max_answer_len or int(args.max_answer_len),
-                          batch_size=opts.batch_size, device=device, vector_table=uses_vector_table(args))
+    with Progress(len(dataset), f"decoding windows ({len(questions)} questions)", log=logger) as progress:
+        spans = predict_spans(model, dataset, n_best=opts.nbest,
+                              max_answer_len=opts.max_answer_len or int(args.max_answer_len),
+                              batch_size=opts.batch_size, device=device, vector_table=uses_vector_table(args),
+                              progress=progress)
     records = []
     for rec in answered_records(prediction_records(dataset, spans)):
         rec["word_source"] = word_source

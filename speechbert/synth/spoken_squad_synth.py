@@ -42,6 +42,7 @@ from typing import Sequence
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_open, atomic_path
 from speechbert.io.squad_json import QA, Answer, Article, Paragraph, iter_paragraphs, load_squad, write_squad
+from speechbert.progress import Progress
 from speechbert.synth.tts import DEFAULT_VOICES, EspeakSynthesizer, pick_voice, stable_seed
 from speechbert.text.normalize import normalize_text, relocate_span
 from speechbert.text.sentences import RELEASE_SPLIT_METHOD, join_dot_pieces, split_sentences
@@ -176,7 +177,9 @@ def synthesize_job(squad_json: str | Path, out_dir: str | Path, split: str, opts
     t0 = time.perf_counter()
     import soundfile as sf
 
-    for n, par in enumerate(iter_paragraphs(articles)):
+    paragraphs = list(iter_paragraphs(articles))
+    progress = Progress(len(range(job - 1, len(paragraphs), nj)), f"synthesizing {split} paragraphs (job {job}/{nj})")
+    for n, par in enumerate(paragraphs):
         if n % nj != job - 1:
             continue
         spoken = spoken_paragraph(par, opts.split_method)
@@ -194,6 +197,8 @@ def synthesize_job(squad_json: str | Path, out_dir: str | Path, split: str, opts
             stats["estimated_words"] += sum(w.estimated for w in res.words)
             stats["audio_s"] += res.duration
         stats["paragraphs"] += 1
+        progress.update()
+    progress.close()
     with atomic_open(_part_path(out_dir, split, job)) as f:
         f.writelines(lines)
     stats["wall_s"] = time.perf_counter() - t0

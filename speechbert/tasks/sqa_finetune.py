@@ -50,6 +50,7 @@ from speechbert.errors import ConfigError, DataError
 from speechbert.io.sqa_data import read_questions
 from speechbert.nets.mixed_encoder import MixedEncoder
 from speechbert.nets.span_qa_model import SpanQAModel
+from speechbert.progress import Progress
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.audio_vector_table import AudioVectorTable
 from speechbert.tasks.common import (INHERITED_MODEL_OPTIONS, add_audio_encoder_arguments, add_bert_arguments,
@@ -89,12 +90,13 @@ def attach_vector_table(model: nn.Module, dataset: SQADataset, device: str | tor
 @torch.no_grad()
 def predict_spans(model: SpanQAModel, dataset: SQADataset, *, n_best: int = 5, max_answer_len: int = 30,
                   batch_size: int = 16, device: str | torch.device = "cpu",
-                  vector_table: bool = True) -> dict[str, list[ScoredSpan]]:
+                  vector_table: bool = True, progress: Progress | None = None) -> dict[str, list[ScoredSpan]]:
     """Best word spans per question id (n-best, best first) over all windows of its passage.
 
     ``vector_table``: encode the words of a frozen audio encoder once per passage
     (:func:`attach_vector_table`); pass the model's own option (:func:`uses_vector_table`) so
-    that decoding reads the vectors validation read."""
+    that decoding reads the vectors validation read. ``progress``: a
+    :class:`speechbert.progress.Progress` counting the windows decoded (the caller closes it)."""
     model.eval()
     device = torch.device(device)
     if vector_table:
@@ -111,6 +113,8 @@ def predict_spans(model: SpanQAModel, dataset: SQADataset, *, n_best: int = 5, m
         batch = {k: v.to(device) for k, v in batch.items()}
         start, end = model.logits(**batch)
         start, end = start.float().cpu().numpy(), end.float().cpu().numpy()
+        if progress is not None:
+            progress.update(len(idx))
         for row, (i, it) in enumerate(zip(idx, items)):
             ex = dataset.examples[i]
             units = dataset.units[dataset.questions[ex.question]["context_id"]]

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from speechbert.command_line import local_rank_prefix, seed_everything, setup_logging
 from speechbert.errors import ConfigError
 from speechbert.io.atomic import atomic_open, remove_orphaned_temps
+from speechbert.plots.training_curves import plot_after_training
 from speechbert.train.average import (SNAPSHOT_RE, METRICS_FILE, average_checkpoints, load_state_dict,
                                       snapshot_epoch)
 from speechbert.train.batch_sampler import BucketBatchSampler
@@ -341,6 +342,7 @@ class Trainer:
         if self.ctx.is_main:
             self._average()
             self._validate_average()
+            plot_after_training(self.out)  # metrics.jsonl is final; a failure is only a warning
         barrier(self.ctx)
 
     def _loader(self, dataset: Dataset, sampler: BucketBatchSampler, collate: Callable, seed: int) -> DataLoader:
@@ -466,7 +468,8 @@ class Trainer:
         self.since_valid.reset()
         metrics.update(self._evaluate())
         self.last_valid_step = self.step
-        record = {"epoch": epoch, "step": self.step, "end_of_epoch": end_of_epoch, **metrics}
+        record = {"epoch": epoch, "step": self.step, "end_of_epoch": end_of_epoch,
+                  "lr": self.optimizer.param_groups[0]["lr"], **metrics}
         self.history.append(record)
         if self.ctx.is_main:
             self.reporter.log_validation(epoch, self.step, metrics)

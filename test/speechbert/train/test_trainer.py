@@ -68,7 +68,7 @@ def test_same_seed_same_parameters_and_exp_dir_files(tmp_path, capsys):
 
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert files == ["checkpoint.prev.pt", "checkpoint.pt", "config.yaml", "metrics.jsonl", "model.avg.metrics.json",
-                     "model.avg.pt", "snapshot.ep.2", "tensorboard", "valid.loss.best"], files
+                     "model.avg.pt", "plots", "snapshot.ep.2", "tensorboard", "valid.loss.best"], files
     assert any((tmp_path / "a" / "tensorboard").iterdir())
     config = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
     assert config["seed"] == 3 and config["output_dir"] == str(tmp_path / "a") and config["toy_dim"] == 4
