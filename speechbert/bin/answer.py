@@ -14,6 +14,13 @@ object with the n-best list, the recognised transcript and notes); ``--clip_out`
 answer audio. The audio words are prepared as the model's experiment recorded at training time
 (``<model_dir>/inputs.yaml``: features, CMVN, frame pooling). With ``--ctm`` (utterance ids = the
 recordings' file names without suffix) the given words and times replace recognition.
+
+A packed model (``speechbert.bin.pack_model``, doc/model_pack.md) replaces the experiment options:
+
+    python -m speechbert.bin.answer --model_pack model.zip --audio passage.wav --question "..."
+
+The archive is verified (format version, SHA-256 of every file) and unpacked into a temporary
+directory (``--unpack_dir`` to keep it); the answer is then computed exactly as from ``exp/``.
 """
 
 from __future__ import annotations
@@ -31,7 +38,11 @@ from speechbert.bin.cli import ArgumentParser, get_base_parser, run_main
 def get_parser() -> ArgumentParser:
     parser = get_base_parser(__doc__.split("\n\n")[0])
     a = parser.add_argument
-    a("--model_dir", required=True, help="end-to-end fine-tuning experiment (config.yaml + model file)")
+    a("--model_dir", default=None, help="end-to-end fine-tuning experiment (config.yaml + model file)")
+    a("--model_pack", default=None,
+      help="a packed model (pack_model's model.zip) instead of --model_dir/--aligner_dir")
+    a("--unpack_dir", default=None,
+      help="with --model_pack: unpack into this new or empty directory and keep it (default: a temporary one)")
     a("--model_file", default="model.avg.pt", help="model file inside --model_dir (or a path)")
     a("--aligner_dir", default=None,
       help="trained CTC aligner directory (exp/ctc_aligner); required unless --ctm gives the words")
@@ -55,6 +66,41 @@ def get_parser() -> ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from speechbert.errors import ConfigError
+
+    if args.model_dir is not None and args.model_pack is not None:
+        raise ConfigError("give the model as --model_dir or as --model_pack, not both")
+    if args.model_dir is None and args.model_pack is None:
+        raise ConfigError("no model: give --model_dir (with --aligner_dir) or --model_pack")
+    if args.model_pack is None:
+        if args.unpack_dir:
+            raise ConfigError("--unpack_dir goes with --model_pack")
+        return answer(args)
+    import tempfile
+
+    from speechbert.pack.unpack import unpack_model
+
+    if args.model_file != "model.avg.pt":
+        raise ConfigError("--model_file cannot pick another model from a --model_pack (it holds one)")
+    if not Path(args.model_pack).is_file():  # before any work
+        raise ConfigError(f"--model_pack {args.model_pack}: no such file")
+    if args.unpack_dir:
+        return answer(_from_pack(args, unpack_model(args.model_pack, args.unpack_dir)))
+    with tempfile.TemporaryDirectory(prefix="speechbert-pack.") as tmp:
+        return answer(_from_pack(args, unpack_model(args.model_pack, tmp)))
+
+
+def _from_pack(args: argparse.Namespace, unpacked) -> argparse.Namespace:  # noqa: ANN001 - UnpackedModel
+    """``args`` with the unpacked model's experiment and aligner directories."""
+    args = argparse.Namespace(**vars(args))
+    args.model_dir = str(unpacked.model_dir)
+    if args.aligner_dir is None:
+        args.aligner_dir = str(unpacked.aligner_dir)
+    return args
+
+
+def answer(args: argparse.Namespace) -> int:
+    """Answer with the experiment ``args.model_dir`` (what every way of giving the model ends in)."""
     import torch
 
     from speechbert.align.aligner import load_aligner

@@ -112,4 +112,10 @@ log "browser check of ${page} (screenshot: ${recipe}/exp/report/test/browser_che
 "${root}/tools/venv/bin/python" "${root}/test/integration/browser_check.py" "${page}" \
     --out_dir exp/report/test/browser_check
 
+# A packed model answers a new recording in a fresh directory (no exp/) as the exp dir does.
+log "model pack check (test/integration/check_model_pack.sh)"
+pack_dir=$(mktemp -d "${TMPDIR:-/tmp}/model_pack_check.XXXXXX")
+"${root}/test/integration/check_model_pack.sh" "${PWD}" "${pack_dir}"
+rm -rf "${pack_dir}"
+
 log "integration test passed"

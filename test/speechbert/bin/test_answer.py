@@ -128,3 +128,65 @@ def test_help_and_doc_name_the_aligner_experiment_not_the_alignments():
                 after = line.split(opt.split()[0], 1)[1].split()[0]
                 assert after != "exp/align", line
     assert "--aligner_dir exp/ctc_aligner" in doc
+
+
+# ------------------------------------------------------------------------------ packed models
+
+
+def answer_json(capsys, *args: str) -> dict:
+    assert main([*args, "--json", "--verbose", "0"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_packed_model_answers_a_new_recording_as_before_packing(setup, tmp_path, monkeypatch, capsys):
+    """Issue 14's "done when": pack, copy the archive to a fresh directory without exp/, answer a
+    new recording: the same span and score as from the experiment directory."""
+    import shutil
+
+    from speechbert.bin import pack_model
+
+    packed = tmp_path / "model.zip"
+    assert pack_model.main(["--exp_dir", str(setup["exp"]), "--aligner_dir", str(setup["aligner"]),
+                            "--out", str(packed)]) == 0
+    assert "packed " in capsys.readouterr().out
+    audio, _ = af.synthesize(["mary likes green apples", "the dog ran to the park"], seed=11)
+    wav = tmp_path / "new.wav"
+    soundfile.write(wav, audio, 16000)
+    before = answer_json(capsys, *base(setup, audio=str(wav), question="What does Mary like?"))
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(packed, fresh / "model.zip")
+    shutil.copy(wav, fresh / "new.wav")
+    monkeypatch.chdir(fresh)
+    exp_root = setup["exp"].parent  # hide the trained system: only the archive can answer
+    shutil.move(exp_root, tmp_path / "exp_hidden")
+    try:
+        after = answer_json(capsys, "--model_pack", "model.zip", "--audio", "new.wav",
+                            "--question", "What does Mary like?")
+    finally:
+        shutil.move(tmp_path / "exp_hidden", exp_root)
+    assert before["recognized_words"] >= 4
+    for key in ("start", "end", "score", "word_span", "words", "nbest", "transcript", "chunks"):
+        assert after[key] == before[key], key
+    assert sorted(p.name for p in fresh.iterdir()) == ["model.zip", "new.wav"]  # the unpacked copy is gone
+    # --unpack_dir keeps the verified copy
+    again = answer_json(capsys, "--model_pack", "model.zip", "--unpack_dir", "kept", "--audio", "new.wav",
+                        "--question", "What does Mary like?")
+    assert again["score"] == before["score"] and (fresh / "kept" / "run" / "inputs.yaml").is_file()
+
+
+def test_model_pack_option_errors(setup, tmp_path, capsys):
+    args = ["--audio", str(setup["wav"]), "--question", "what does john like"]
+    assert main(["--model_pack", str(tmp_path / "none.zip"), *args]) == 1
+    assert "--model_pack" in capsys.readouterr().err
+    assert main(["--model_pack", str(tmp_path / "m.zip"), "--model_dir", str(setup["exp"]), *args]) == 1
+    assert "not both" in capsys.readouterr().err
+    assert main(args) == 1
+    assert "--model_dir" in capsys.readouterr().err
+    (tmp_path / "m.zip").write_bytes(b"x")
+    assert main(["--model_pack", str(tmp_path / "m.zip"), "--model_file", "snapshot.ep.1", *args]) == 1
+    assert "--model_file" in capsys.readouterr().err
+    assert main(["--model_pack", str(tmp_path / "m.zip"), *args]) == 1
+    assert "not a zip archive" in capsys.readouterr().err
+    assert main(base(setup, unpack_dir=str(tmp_path / "u"))) == 1
+    assert "--unpack_dir goes with --model_pack" in capsys.readouterr().err
