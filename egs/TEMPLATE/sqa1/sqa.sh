@@ -216,7 +216,7 @@ train() {
     fi
     mkdir -p "${dir}"
     rotate_log "${dir}/train.log"
-    log "training ${dir} (log: ${dir}/train.log)"
+    log "training ${dir} (follow: tail -f ${dir}/train.log)"
     "${cuda_cmd_a[@]}" --gpu "${ngpu}" --name "$(basename "${dir}")" "${dir}/train.log" \
         "${launcher[@]}" "$@" --ngpu "$(( ngpu > 0 ? 1 : 0 ))" --seed "${seed}" --output_dir "${dir}" "${train_args_a[@]}"
 }
@@ -255,6 +255,7 @@ if run_stage 2; then
         steps/make_feats.sh --cmd "${train_cmd}" --nj "${nj}" --feats_config "${feats_config}" \
             "data/${x}" "dump/${x}"
     done
+    log "global CMVN of ${train_set} (follow: tail -f dump/${train_set}/log/compute_cmvn.log)"
     "${train_cmd_a[@]}" "dump/${train_set}/log/compute_cmvn.log" \
         "${python_a[@]}" -m speechbert.bin.compute_cmvn --feats_scp "dump/${train_set}/feats.scp" --out "${cmvn}"
 fi
@@ -302,6 +303,7 @@ seed_stages() {
         # ASR transcripts of the evaluation sets: the cascade reads them, and every system's scores
         # are split by whether the answer span has ASR errors.
         for x in "${eval_sets[@]}"; do
+            log "ASR (${asr}) of ${x} (follow: tail -f ${asr_dir}/${x}/log/asr.log)"
             "${train_cmd_a[@]}" "${asr_dir}/${x}/log/asr.log" \
                 "${python_a[@]}" -m speechbert.bin.asr_transcribe --asr "${asr}" --data "data/${x}" --dump "dump/${x}" \
                 --model_dir "${align_model_dir}" --out_dir "${asr_dir}/${x}"
@@ -352,6 +354,7 @@ seed_stages() {
         for x in "${eval_sets[@]}"; do
             dir="${finetune_dir}/decode_${x}"
             mkdir -p "${dir}"
+            log "decoding ${x} with ${finetune_dir} (follow: tail -f ${dir}/decode.log)"
             "${decode_cmd_a[@]}" "${dir}/decode.log" \
                 "${python_a[@]}" -m speechbert.bin.sqa_decode --model_dir "${finetune_dir}" --data "data/${x}" \
                 --dump "dump/${x}" --ctm "${align_dir}/${x}/word.ctm" --cmvn "${cmvn}" --out "${dir}/predictions.jsonl" \
@@ -380,6 +383,7 @@ seed_stages() {
         for x in "${eval_sets[@]}"; do
             dir="${text_qa_dir}/decode_${x}_asr_${asr}"
             mkdir -p "${dir}"
+            log "cascade decoding of ${x} (follow: tail -f ${dir}/decode.log)"
             "${decode_cmd_a[@]}" "${dir}/decode.log" \
                 "${python_a[@]}" -m speechbert.bin.cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
                 --asr_dir "${asr_dir}/${x}" --out "${dir}/predictions.jsonl" "${decode_args_a[@]}"
