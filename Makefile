@@ -57,7 +57,7 @@ scale-rehearsal: venv
 	bash bench/scaling/scale_rehearsal.sh --sizes "0.5 1 2"
 
 bench: venv
-	for b in bench/*.py; do echo "== $$b"; $(PYTHON) "$$b"; done
+	OMP_NUM_THREADS=1 $(PYTHON) bench/run_all.py $(BENCH_ARGS)
 
 clean-demo:
 	rm -rf $(MINI)/data $(MINI)/dump $(MINI)/exp $(MINI)/db

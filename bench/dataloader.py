@@ -29,6 +29,7 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 import torch
+from bench_common import Bench, add_bench_args
 from torch.utils.data import DataLoader, Dataset
 
 from speechbert.tasks.abs_task import AbsTask
@@ -114,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--task", default=None, help="module:Class of an AbsTask (default: the built-in toy task)")
     pre.add_argument("--num_batches", type=int, default=20, help="batches to time")
+    add_bench_args(pre, repeats=1)  # --repeats is unused: the rates are steady-state wall time
     known, rest = pre.parse_known_args(argv)
+    bench = Bench("dataloader", known)
     task = _load_task(known.task) if known.task else ToyArkTask
     defaults = ["--output_dir", "unused", "--batch_bins", "4000", "--num_workers", "2"] if task is ToyArkTask else []
     args = task.get_parser().parse_args(defaults + rest)
@@ -163,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"train step   : {1 / step_s:8.2f} batches/s ({step_s * 1000:.1f} ms/batch)")
     ratio = step_s / load_s
     print(f"loader / step rate: {ratio:.1f}x  ({'OK' if ratio >= 5 else 'BELOW'} the 5x bar)")
-    return 0
+    bench.record(task=task.name, num_workers=args.num_workers, loader_batches_s=round(1 / load_s, 2),
+                 step_batches_s=round(1 / step_s, 2), ratio=round(ratio, 2))
+    bench.target("loader rate / train-step rate", round(ratio, 2), ">=", 5)
+    return bench.finish()
 
 
 if __name__ == "__main__":

@@ -2,14 +2,18 @@
 
 Builds a synthetic data set shaped like the Spoken SQuAD test set (about 5 sentences and 130
 words per passage, 2.6 questions per passage, 1-3 reference answers, ~22 % WER ASR text), then
-times ``speechbert.bin.score_sqa`` end to end (reading, aligning, scoring, the bootstrap intervals
-of every group, writing; in-process, so the one-off interpreter and torch import are not counted)
-and prints the wall and CPU time and their ratio to the 5 s budget. It also times score_sqa
-without intervals (``--bootstrap_samples 0``) and the bootstrap alone: the intervals of the four
-metrics over all questions, and one paired test, at ``--bootstrap_samples`` resamples.
+times ``speechbert.bin.score_sqa`` end to end (reading, the passage WER alignment, scoring, the
+bootstrap intervals of every group, writing; in-process, so the one-off interpreter and torch
+import are not counted). Target: <= 0.5 CPU s on one core.
+
+Reference, measured in the same run (interleaved): the official SQuAD v1.1 EM/F1 algorithm,
+written here from its published definition (normalize: lower-case, remove punctuation, remove
+the articles a/an/the, collapse whitespace; EM = normalized strings equal; F1 = token multiset
+overlap; both maximised over the references), on the same predictions. It must give the same
+EM and F1 as score_sqa (checked per question).
 
 Usage:
-    tools/venv/bin/python bench/score.py [--questions 10000] [--repeat 3] [--bootstrap_samples 1000]
+    tools/venv/bin/python bench/score.py [--questions 10000] [--repeats 5] [--bootstrap_samples 1000] [--json FILE]
 """
 
 from __future__ import annotations
@@ -21,15 +25,20 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import collections  # noqa: E402
 import contextlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
+import re  # noqa: E402
+import string  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-BUDGET_S = 5.0
+from bench_common import Bench, add_bench_args, interleaved, one_thread  # noqa: E402
+
+BUDGET_S = 0.5
 VOCAB = [f"w{i}" for i in range(3000)] + ["the", "a", "of", "in", "and", "to", "is", "was"]
 
 
@@ -107,17 +116,45 @@ def make_set(root: Path, n_questions: int, seed: int = 0) -> tuple[Path, Path]:
     return data, pred
 
 
-def main() -> None:
+def official_squad_v11(predictions: dict[str, str], references: dict[str, list[str]]) -> dict[str, tuple[float, float]]:
+    """``{qid: (EM, F1)}`` (0/1 and 0..1) by the SQuAD v1.1 definition; written for this benchmark."""
+    punct = set(string.punctuation)
+    articles = re.compile(r"\b(a|an|the)\b")
+
+    def normalize(s: str) -> str:
+        s = "".join(ch for ch in s.lower() if ch not in punct)
+        return " ".join(articles.sub(" ", s).split())
+
+    def f1(pred: str, gold: str) -> float:
+        p, g = normalize(pred).split(), normalize(gold).split()
+        same = sum((collections.Counter(p) & collections.Counter(g)).values())
+        if same == 0:
+            return 0.0
+        precision, recall = same / len(p), same / len(g)
+        return 2 * precision * recall / (precision + recall)
+
+    out = {}
+    for qid, golds in references.items():
+        pred = predictions.get(qid, "")
+        out[qid] = (max(float(normalize(pred) == normalize(g)) for g in golds), max(f1(pred, g) for g in golds))
+    return out
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=10000)
-    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bootstrap_samples", type=int, default=1000)
+    parser.add_argument("--budget_s", type=float, default=BUDGET_S, help="target: CPU s end to end")
+    add_bench_args(parser, repeats=5)
     args = parser.parse_args()
+    one_thread()
     try:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     except (AttributeError, OSError):
         pass
+    bench = Bench("score", args)
     from speechbert.bin import score_sqa
+    from speechbert.metrics.squad_text import best_em_f1
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -125,57 +162,56 @@ def main() -> None:
         n_ctx = sum(1 for _ in open(data / "contexts", encoding="utf-8"))
         n_utt = sum(1 for _ in open(data / "text", encoding="utf-8"))
         print(f"synthetic set: {args.questions} questions, {n_ctx} passages, {n_utt} utterances")
-        argv = ["--data", str(data), "--predictions", str(pred), "--out_dir", str(pred.parent),
-                "--verbose", "0"]
+        argv = ["--data", str(data), "--predictions", str(pred), "--out_dir", str(pred.parent), "--verbose", "0"]
+        questions = [json.loads(x) for x in (data / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+        refs = {q["id"]: [a["text"] for a in q["answers"]] for q in questions}
+        words = {p["id"]: p["words"] for p in map(json.loads, pred.read_text(encoding="utf-8").splitlines())}
 
-        def time_score(extra: list[str]) -> tuple[float, float]:
-            best = best_cpu = float("inf")
-            for _ in range(args.repeat):
-                t0, c0 = time.perf_counter(), time.process_time()
-                with contextlib.redirect_stdout(io.StringIO()):
-                    rc = score_sqa.main(argv + extra)
-                dt, dc = time.perf_counter() - t0, time.process_time() - c0
-                if rc != 0:
-                    raise SystemExit(f"score_sqa failed with exit status {rc}")
-                best, best_cpu = min(best, dt), min(best_cpu, dc)
-            return best, best_cpu
+        def run(extra: list[str]) -> None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                rc = score_sqa.main(argv + extra)
+            if rc != 0:
+                raise SystemExit(f"score_sqa failed with exit status {rc}")
 
-        plain, plain_cpu = time_score(["--bootstrap_samples", "0"])
-        best, best_cpu = time_score(["--bootstrap_samples", str(args.bootstrap_samples)])
+        def ours_em_f1() -> None:
+            for qid, golds in refs.items():
+                best_em_f1(words.get(qid, ""), golds)
+
+        best = interleaved({
+            "official": lambda: official_squad_v11(words, refs),
+            "ours_em_f1": ours_em_f1,
+            "no_intervals": lambda: run(["--bootstrap_samples", "0"]),
+            "end_to_end": lambda: run(["--bootstrap_samples", str(args.bootstrap_samples)]),
+        }, args.repeats)
         res = json.loads((pred.parent / "result.json").read_text(encoding="utf-8"))
-        o = res["overall"]
-        print(f"FF1 {o['ff1']:.2f}  AOS {o['aos']:.2f}  EM {o['em']:.2f}  F1 {o['f1']:.2f}  "
-              f"WER {res['wer']['wer']:.2f}  "
-              f"with-ASR-error questions {res['by_asr_error']['with_asr_error']['questions']}")
-        # CPU time is the work done on the one core; wall time also counts waiting for the core
-        # on a shared machine.
-        print(f"score_sqa on {args.questions} questions (best of {args.repeat}): wall {best:.3f} s, "
-              f"CPU {best_cpu:.3f} s; budget {BUDGET_S:.1f} s; ratio wall {best / BUDGET_S:.3f}, "
-              f"CPU {best_cpu / BUDGET_S:.3f} ({'within' if best <= BUDGET_S else 'OVER'} budget)")
-        print(f"  of which bootstrap intervals of every group ({args.bootstrap_samples} resamples): "
-              f"wall {best - plain:.3f} s, CPU {best_cpu - plain_cpu:.3f} s "
-              f"(score_sqa --bootstrap_samples 0: wall {plain:.3f} s, CPU {plain_cpu:.3f} s)")
-        time_bootstrap(pred.parent / "scores.jsonl", args.bootstrap_samples, args.repeat)
-
-
-def time_bootstrap(scores_path: Path, samples: int, repeat: int) -> None:
-    """Time the bootstrap alone on the per-question scores score_sqa wrote."""
-    from speechbert.metrics.bootstrap import mean_intervals, paired_bootstrap
-
-    recs = [json.loads(line) for line in scores_path.read_text(encoding="utf-8").splitlines()]
-    values = [[r[m] for m in ("ff1", "aos", "em", "f1")] for r in recs]
-    ff1 = [r["ff1"] for r in recs]
-    other = [None if v is None else max(0.0, v - 1.0) for v in ff1]
-    for what, fn in (("intervals of FF1, AOS, EM, F1", lambda: mean_intervals(values, samples)),
-                     ("one paired test", lambda: paired_bootstrap(ff1, other, samples))):
-        best = best_cpu = float("inf")
-        for _ in range(repeat):
-            t0, c0 = time.perf_counter(), time.process_time()
-            fn()
-            best, best_cpu = min(best, time.perf_counter() - t0), min(best_cpu, time.process_time() - c0)
-        print(f"bootstrap alone, {what} over {len(recs)} questions x {samples} resamples: "
-              f"wall {best:.3f} s, CPU {best_cpu:.3f} s")
+        scores = {r["id"]: r for r in map(json.loads, (pred.parent / "scores.jsonl").read_text().splitlines())}
+        official = official_squad_v11(words, refs)
+        disagree = sum(1 for qid, (em, f1) in official.items()
+                       if abs(100 * em - scores[qid]["em"]) > 1e-9 or abs(100 * f1 - scores[qid]["f1"]) > 1e-9)
+        off_em = 100 * sum(e for e, _ in official.values()) / len(official)
+        off_f1 = 100 * sum(f for _, f in official.values()) / len(official)
+    o = res["overall"]
+    print(f"FF1 {o['ff1']:.2f}  AOS {o['aos']:.2f}  EM {o['em']:.2f}  F1 {o['f1']:.2f}  WER {res['wer']['wer']:.2f}  "
+          f"with-ASR-error questions {res['by_asr_error']['with_asr_error']['questions']}")
+    print(f"official SQuAD v1.1 EM {off_em:.2f} F1 {off_f1:.2f}; per-question disagreements with score_sqa: {disagree}")
+    print(f"\nCPU seconds, 1 core, best of {args.repeats} interleaved, {args.questions} questions\n")
+    print("| what | CPU s |\n|---|---:|")
+    for name, label in (("end_to_end", f"score_sqa end to end ({args.bootstrap_samples} bootstrap resamples)"),
+                        ("no_intervals", "score_sqa --bootstrap_samples 0"),
+                        ("official", "official SQuAD v1.1 EM/F1 alone (reference)"),
+                        ("ours_em_f1", "our EM/F1 alone (squad_text.best_em_f1)")):
+        print(f"| {label} | {best[name]:.3f} |")
+    bench.record(questions=args.questions, end_to_end_s=round(best["end_to_end"], 3),
+                 no_intervals_s=round(best["no_intervals"], 3), official_em_f1_s=round(best["official"], 3),
+                 ours_em_f1_s=round(best["ours_em_f1"], 3),
+                 ratio_em_f1=round(best["ours_em_f1"] / best["official"], 3),
+                 ratio_end_to_end_vs_official=round(best["end_to_end"] / best["official"], 2),
+                 em=round(o["em"], 4), f1=round(o["f1"], 4), official_em=round(off_em, 4),
+                 official_f1=round(off_f1, 4), disagreements=disagree)
+    bench.target("score_sqa end to end CPU s", round(best["end_to_end"], 3), "<=", args.budget_s)
+    bench.target("questions whose EM/F1 differ from the official algorithm", disagree, "==", 0)
+    return bench.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

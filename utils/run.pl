@@ -147,7 +147,9 @@ sub default_parallelism {
 }
 
 sub num_cpus {
-  my $n = `nproc 2>/dev/null`;
+  # nproc counts OMP_NUM_THREADS, which path.sh sets to 1 for every job: without it, one task
+  # at a time would run on any machine.
+  my $n = `env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null`;
   return $1 if defined $n && $n =~ /^(\d+)/ && $1 > 0;
   if (open(my $fh, '<', '/proc/cpuinfo')) {
     my $count = grep { /^processor\s*:/ } <$fh>;

@@ -7,21 +7,18 @@ path.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import kaldiio
 import numpy as np
 
 from speechbert.audio.features import FeatureExtractor
 from speechbert.audio.wav_io import WavSource
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_path
+from speechbert.io.feats import ArkWriter
 from speechbert.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -40,7 +37,7 @@ class ExtractSummary:
 def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str | Path,
                    out_scp: str | Path, out_utt2num_frames: str | Path | None = None, *,
                    skip_bad_utts: bool = False, chunk_seconds: float = 60.0) -> ExtractSummary:
-    """Compute features for every utterance of ``source`` and write them with kaldiio.
+    """Compute features for every utterance of ``source`` and write them (Kaldi binary ark).
 
     Utterances are decoded, computed and written in chunks of at most ``chunk_seconds`` of
     audio (a longer utterance is a chunk of its own); the archive keeps ``source`` order.
@@ -56,43 +53,34 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
     summary = ExtractSummary()
     num_frames: list[tuple[str, int]] = []
     out_scp.parent.mkdir(parents=True, exist_ok=True)
-    # Named like the atomic writers' temporary files (.<name>.<random>.tmp), so that the clean-up
-    # of a killed run's leftovers (steps/make_feats.sh, remove_orphaned_temps) finds it too.
-    fd, raw_scp = tempfile.mkstemp(prefix=f".{out_scp.name}.", suffix=".raw.tmp", dir=out_scp.parent)
-    os.close(fd)
-    try:
-        with atomic_path(out_ark) as tmp_ark:
-            with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{raw_scp}") as writer:
-                progress = Progress(len(source), f"features of {out_ark.name}", log=logger)
-                for chunk in _chunks(source, extractor, summary, skip_bad_utts, chunk_seconds):
-                    # Compute the whole chunk, then write it: alternating decoding, feature
-                    # computation and writing per utterance measured ~10% slower (caches).
-                    computed = [(utt, extractor.extract(samples)) for utt, samples in chunk]
-                    progress.update(len(computed))
-                    for utt, feats in computed:
-                        try:
-                            extractor.check_features(feats, utt)
-                        except DataError as e:
-                            _skip_or_raise(e, utt, summary, skip_bad_utts, source.segments_path or source.wav_scp)
-                            continue
-                        writer(utt, feats)
-                        num_frames.append((utt, feats.shape[0]))
-                        summary.num_done += 1
-                        summary.num_frames += feats.shape[0]
-                progress.close()
-            if summary.num_done == 0:
-                raise DataError(f"no utterance produced features ({len(summary.skipped)} skipped)",
-                                source.wav_scp)
-            scp_lines = _final_scp_lines(raw_scp, str(tmp_ark), str(out_ark))
-        # The archive is in place now; the scp and utt2num_frames follow, each atomically.
-        # (Renamed but not fsync'ed, like the archive: on the development machine two fsyncs
-        # cost ~10% of a job's CPU time, and a job that crashed is re-run anyway.)
-        _write_lines(out_scp, scp_lines)
-        if out_utt2num_frames is not None:
-            _write_lines(out_utt2num_frames, [f"{utt} {n}\n" for utt, n in num_frames])
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(raw_scp)
+    with atomic_path(out_ark) as tmp_ark:
+        with ArkWriter(tmp_ark, out_ark) as writer:
+            progress = Progress(len(source), f"features of {out_ark.name}", log=logger)
+            for chunk in _chunks(source, extractor, summary, skip_bad_utts, chunk_seconds):
+                # Compute the whole chunk, then write it: alternating decoding, feature
+                # computation and writing per utterance measured ~10% slower (caches).
+                computed = [(utt, extractor.extract(samples)) for utt, samples in chunk]
+                progress.update(len(computed))
+                for utt, feats in computed:
+                    try:
+                        extractor.check_features(feats, utt)
+                    except DataError as e:
+                        _skip_or_raise(e, utt, summary, skip_bad_utts, source.segments_path or source.wav_scp)
+                        continue
+                    writer.write(utt, feats)
+                    num_frames.append((utt, feats.shape[0]))
+                    summary.num_done += 1
+                    summary.num_frames += feats.shape[0]
+            progress.close()
+        if summary.num_done == 0:
+            raise DataError(f"no utterance produced features ({len(summary.skipped)} skipped)",
+                            source.wav_scp)
+    # The archive is in place now; the scp (naming the final archive path) and utt2num_frames
+    # follow, each atomically. (Renamed but not fsync'ed, like the archive: on the development
+    # machine two fsyncs cost ~10% of a job's CPU time, and a job that crashed is re-run anyway.)
+    _write_lines(out_scp, writer.scp_lines)
+    if out_utt2num_frames is not None:
+        _write_lines(out_utt2num_frames, [f"{utt} {n}\n" for utt, n in num_frames])
     summary.num_resampled = source.num_resampled
     return summary
 
@@ -139,16 +127,3 @@ def _with_key(err: DataError, utt: str, where: str | Path | None = None) -> Data
     if err.key is not None or utt in str(err):
         return err
     return DataError(str(err), key=utt)
-
-
-def _final_scp_lines(raw_scp: str, tmp_ark: str, final_ark: str) -> list[str]:
-    """The scp lines kaldiio wrote, with the temporary archive path replaced by the final one."""
-    lines = []
-    with open(raw_scp, encoding="utf-8") as src:
-        for line in src:
-            utt, loc = line.rstrip("\n").split(" ", 1)
-            path, offset = loc.rsplit(":", 1)
-            if path != tmp_ark:
-                raise RuntimeError(f"unexpected archive path {path!r} in {raw_scp}")
-            lines.append(f"{utt} {final_ark}:{offset}\n")
-    return lines

@@ -40,7 +40,8 @@ def get_parser() -> ArgumentParser:
     a("--nj", type=int, default=1, help="number of jobs the utterances are split into")
     a("--job", type=int, default=1, help="which job (1-based) this run is")
     a("--merge", nargs="+", default=None,
-      help="merge these job output directories into --out_dir (no recognition)")
+      help="merge these job output directories (of jobs 1..N, in order) into --out_dir (no recognition); "
+           "each must hold its job's finished output")
     a("--num_threads", type=int, default=1, help="torch threads")
     return parser
 
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
 
     refs = read_table(Path(args.data) / "text", allow_empty_value=True)
     if args.merge:
+        from speechbert.asr.merge_jobs import check_job_dirs
+
+        check_job_dirs(args.merge, list(refs))  # every job finished, each utterance in one job
         merged = merge_transcripts(args.merge)
         write_transcript(args.out_dir, merged, refs)
         logging.info("merged %d job directories into %s", len(args.merge), args.out_dir)

@@ -36,7 +36,7 @@ def get_parser() -> ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from speechbert.decode.cascade import asr_corpus
-    from speechbert.decode.span_qa import job_questions, load_decoder
+    from speechbert.decode.span_qa import load_decoder
     from speechbert.errors import ConfigError
     from speechbert.io.sqa_data import read_questions
 
@@ -48,13 +48,13 @@ def run(args: argparse.Namespace) -> int:
     elif not args.asr_dir:
         raise ConfigError("--asr_dir is required (or --reference_text with --ctm)")
     decoder = load_decoder(args, modality="text", tool="speechbert.bin.sqa_decode")
-    questions = job_questions(read_questions(Path(args.data) / "questions.jsonl"), args.nj, args.job)
+    questions = read_questions(Path(args.data) / "questions.jsonl")
     if args.reference_text:
         corpus = decoder.pipeline.corpus(args.data, None, args.ctm, train=False)
         source = "reference"
     else:
         corpus, source = asr_corpus(args.data, args.asr_dir), "asr"
-    decoder.decode_to_file(args.out, corpus, questions, source)
+    decoder.decode_to_file(args.out, corpus, questions, source, nj=args.nj, job=args.job, job_record=args.job_record)
     return 0
 
 

@@ -3,8 +3,10 @@
     python -m speechbert.bin.sqa_decode --model_dir exp/finetune --data data/test --dump dump/test \\
         --ctm exp/align/test/word.ctm --cmvn dump/train/cmvn.ark \\
         --out exp/finetune/decode_test/predictions.jsonl [--nbest 5] [--max_answer_len 30] [--ngpu 1]
-    # split over passages: one job per call, then `cat predictions.*.jsonl > predictions.jsonl`
-    python -m speechbert.bin.sqa_decode ... --nj 4 --job 2 --out .../predictions.2.jsonl
+    # job 2 of 4 (sqa.sh's inference_nj), then the merge: the bytes of a single job
+    python -m speechbert.bin.sqa_decode ... --nj 4 --job 2 --out .../split4/predictions.2.jsonl \\
+        --job_record .../split4/job.2.json
+    python -m speechbert.bin.merge_predictions --split_dir .../split4 --nj 4 --out .../predictions.jsonl
 
 Each question's passage is read as audio word vectors cut by the word CTM, prepared as the model's
 experiment recorded at training time (``<model_dir>/inputs.yaml``: features, CMVN, frame pooling) (utterances missing from
@@ -35,14 +37,15 @@ def get_parser() -> ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from speechbert.decode.span_qa import job_questions, load_decoder
+    from speechbert.decode.span_qa import load_decoder
     from speechbert.io.sqa_data import read_questions
 
     decoder = load_decoder(args, modality="audio", tool="speechbert.bin.cascade_decode")
-    questions = job_questions(read_questions(Path(args.data) / "questions.jsonl"), args.nj, args.job)
+    questions = read_questions(Path(args.data) / "questions.jsonl")
     # The corpus is cut exactly as in training (frame pooling, CMVN, ...): the model's input record.
     corpus = decoder.pipeline.corpus(args.data, args.dump, args.ctm, train=False, cmvn=args.cmvn)
-    decoder.decode_to_file(args.out, corpus, questions, "reference")
+    decoder.decode_to_file(args.out, corpus, questions, "reference", nj=args.nj, job=args.job,
+                           job_record=args.job_record)
     return 0
 
 

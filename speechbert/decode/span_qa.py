@@ -96,23 +96,38 @@ def job_questions(questions: Sequence[dict], nj: int, job: int) -> list[dict]:
 
 def decode_questions(model: SpanQAModel, args: argparse.Namespace, pipeline: InputPipeline,
                      corpus: SpokenCorpus, questions: Sequence[dict], opts: DecodeOptions, word_source: str,
-                     device: str | torch.device = "cpu") -> list[dict]:
+                     device: str | torch.device = "cpu", nj: int = 1, job: int = 1,
+                     job_record: str | Path | None = None) -> list[dict]:
     """Predict the n-best word spans of ``questions`` and map them to passage time.
 
     ``corpus`` must come from ``pipeline`` (the model's recorded inputs). Questions the model
     cannot read (no passage, an empty passage) get no record; they are counted in the log.
+    ``nj``/``job``: only job ``job``'s share (:func:`speechbert.decode.jobs.job_share`: the
+    records a single job would write for those questions, bit for bit); ``job_record``: where
+    to write the share for ``merge_predictions``.
     """
+    from speechbert.decode.jobs import job_share, write_job_record
+
     pipeline.check_window_options(opts.window_units, opts.window_stride)
-    dataset = pipeline.sqa_dataset(corpus, questions, train=False)
+    full = pipeline.sqa_dataset(corpus, questions, train=False)
+    share = job_share(full, nj, job, opts.batch_size)
+    dataset = share.examples_view(full)
+    if nj > 1:
+        questions = [full.questions[q] for q in share.questions]
+        logger.info("job %d of %d: %d of %d questions, windows %d-%d of %d", job, nj, len(questions), share.total,
+                    share.first_example, share.end_example, len(full))
     with Progress(len(dataset), f"decoding windows ({len(questions)} questions)", log=logger) as progress:
         spans = predict_spans(model, dataset, n_best=opts.nbest,
                               max_answer_len=opts.max_answer_len or int(args.max_answer_len),
                               batch_size=opts.batch_size, device=device, vector_table=uses_vector_table(args),
                               progress=progress)
+    own = {full.questions[q]["id"] for q in share.questions}
     records = []
-    for rec in answered_records(prediction_records(dataset, spans)):
+    for rec in answered_records(prediction_records(full, {q: s for q, s in spans.items() if q in own})):
         rec["word_source"] = word_source
         records.append(rec)
+    if job_record is not None:
+        write_job_record(job_record, share, full, len(records))
     missing = len(questions) - len(records)
     if missing:
         logger.warning("%d of %d questions have no prediction (see the warnings above)", missing, len(questions))
@@ -130,10 +145,10 @@ class Decoder:
     device: torch.device
 
     def decode_to_file(self, out: str | Path, corpus: SpokenCorpus, questions: Sequence[dict],
-                       word_source: str) -> int:
+                       word_source: str, nj: int = 1, job: int = 1, job_record: str | Path | None = None) -> int:
         """:func:`decode_to_file` with this decoder."""
         return decode_to_file(out, self.model, self.margs, self.pipeline, corpus, questions, self.opts,
-                              word_source, self.device)
+                              word_source, self.device, nj=nj, job=job, job_record=job_record)
 
 
 def load_decoder(args: argparse.Namespace, modality: str, tool: str) -> Decoder:
@@ -152,14 +167,16 @@ def load_decoder(args: argparse.Namespace, modality: str, tool: str) -> Decoder:
 
 def decode_to_file(out: str | Path, model: SpanQAModel, args: argparse.Namespace, pipeline: InputPipeline,
                    corpus: SpokenCorpus, questions: Sequence[dict], opts: DecodeOptions, word_source: str,
-                   device: str | torch.device = "cpu") -> int:
+                   device: str | torch.device = "cpu", nj: int = 1, job: int = 1,
+                   job_record: str | Path | None = None) -> int:
     """:func:`decode_questions`, then the records written to ``out`` (``predictions.jsonl``).
 
     Returns the number of predictions written.
     """
     from speechbert.decode.predictions import write_predictions
 
-    records = decode_questions(model, args, pipeline, corpus, questions, opts, word_source, device)
+    records = decode_questions(model, args, pipeline, corpus, questions, opts, word_source, device, nj=nj, job=job,
+                               job_record=job_record)
     n = write_predictions(out, records)
     logger.info("wrote %d predictions for %d questions to %s", n, len(questions), out)
     return n
@@ -180,8 +197,12 @@ def add_decode_arguments(parser) -> None:  # noqa: ANN001 - a speechbert.command
       help="units between window starts; must equal the model's (recorded in its inputs.yaml)")
     a("--batch_size", type=int, default=16, help="windows per forward pass")
     a("--ngpu", type=int, default=0, help="0: CPU, 1: one GPU")
-    a("--nj", type=int, default=1, help="split the passages into this many jobs")
-    a("--job", type=int, default=1, help="which job (1-based) to decode; merge the job outputs with cat")
+    a("--nj", type=int, default=1,
+      help="split the decoding into this many jobs (on single-job batch bounds: merged, the bytes of one job)")
+    a("--job", type=int, default=1, help="which job (1-based) to decode")
+    a("--job_record", default=None,
+      help="write the job's share here (split_dir/job.<k>.json, next to --out split_dir/predictions.<k>.jsonl) "
+           "for speechbert.bin.merge_predictions")
     a("--num_threads", type=int, default=1, help="torch CPU threads")
 
 

@@ -13,6 +13,9 @@ whole through kaldiio and sliced.
 
 Optionally (``cache_size > 0``) whole normalized utterance matrices are kept in an LRU cache,
 which makes repeated slices of the same utterances a memory copy.
+
+:class:`ArkWriter` is the matching writer (``compute_feats``): float32 matrices in Kaldi's
+binary ark form, the same bytes ``kaldiio.WriteHelper("ark,scp:...")`` writes.
 """
 
 from __future__ import annotations
@@ -272,3 +275,43 @@ class FeatsReader:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._init_state()
+
+
+class ArkWriter:
+    """Float32 matrices to a Kaldi binary archive, plus the scp lines that locate them.
+
+    Writes the bytes ``kaldiio.WriteHelper("ark,scp:...")`` writes (``<key> \\0BFM \\4<rows>\\4<cols>``
+    then the little-endian rows), but straight from the array's buffer: no ``tobytes`` copy,
+    and no scp file to rewrite when the archive is written under a temporary name (the scp
+    lines name ``scp_ark``, the archive's final path). Measured: a quarter of the feature
+    stage's time beyond the fbank computation itself went to those two.
+    """
+
+    def __init__(self, ark: str | Path, scp_ark: str | Path) -> None:
+        self._f = open(ark, "wb")
+        self._scp_ark = str(scp_ark)
+        self.scp_lines: list[str] = []
+
+    def write(self, key: str, matrix: np.ndarray) -> None:
+        """Append ``matrix`` (2-D float32) under ``key`` (no whitespace)."""
+        if not key or len(key.split()) != 1 or key.split()[0] != key:
+            raise ValueError(f"archive keys must be non-empty without whitespace, got {key!r}")
+        if matrix.ndim != 2 or matrix.dtype.kind != "f" or matrix.dtype.itemsize != 4:
+            raise ValueError(f"{key}: ArkWriter writes 2-D float32 matrices, got {matrix.dtype} {matrix.shape}")
+        f = self._f
+        f.write(key.encode("utf-8") + b" ")
+        offset = f.tell()
+        rows, cols = matrix.shape
+        f.write(b"\0BFM \4" + struct.pack("<i", rows) + b"\4" + struct.pack("<i", cols))
+        f.write(np.ascontiguousarray(matrix, dtype="<f4").data)
+        self.scp_lines.append(f"{key} {self._scp_ark}:{offset}\n")
+
+    def close(self) -> None:
+        """Flush and close the archive."""
+        self._f.close()
+
+    def __enter__(self) -> "ArkWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

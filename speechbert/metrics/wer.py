@@ -188,40 +188,53 @@ def _error_marks_batch(ids: list[tuple[list[int], list[int]]], n_max: int, m_max
     # possible substitution count orders alignments identically, so one big serves the batch.
     big = min(n_max, m_max) + 1
     sub = big + 1
+    # int32 throughout, like the table always was (costs stay below big * (n + m): < 2**31 for
+    # utterances of up to ~30,000 words), and rows computed in place in the table: half the
+    # memory traffic of int64 rows copied in.
     table = np.empty((b, n_max + 1, m_max + 1), dtype=np.int32)
-    ramp = big * np.arange(m_max + 1, dtype=np.int64)
-    prev = np.broadcast_to(ramp, (b, m_max + 1)).copy()
-    table[:, 0] = prev
-    row = np.empty_like(prev)
+    ramp = big * np.arange(m_max + 1, dtype=np.int32)
+    table[:, 0] = ramp
+    sub_cost = np.empty((b, m_max), dtype=np.int32)
     for i in range(n_max):
         # Padding cells lie right of / below a pair's real cells, which never depend on them.
+        prev, row = table[:, i], table[:, i + 1]
         row[:, 0] = prev[:, 0] + big
-        np.minimum(prev[:, :-1] + sub * (hyp != ref[:, i:i + 1]), prev[:, 1:] + big, out=row[:, 1:])
+        np.not_equal(hyp, ref[:, i:i + 1], out=sub_cost, casting="unsafe")
+        sub_cost *= sub
+        sub_cost += prev[:, :-1]
+        np.minimum(sub_cost, prev[:, 1:] + big, out=row[:, 1:])
         row -= ramp
         np.minimum.accumulate(row, axis=1, out=row)
         row += ramp
-        table[:, i + 1] = row
-        prev, row = row, prev
     rows = np.arange(b)
     errors = table[rows, n_len, m_len] // big
     wrong = np.zeros((b, max(n_max, 1)), dtype=bool)
     ins_before = np.zeros((b, n_max + 1), dtype=np.int64)
     # Trace back all pairs in step; preference order as in align_words: diagonal, deletion, insertion.
+    # Flat indices into the tables: one gather per lookup instead of a 3-D fancy index.
+    flat, ref_flat, hyp_flat = table.reshape(-1), ref.reshape(-1), hyp.reshape(-1)
+    wrong_flat, ins_flat = wrong.reshape(-1), ins_before.reshape(-1)
+    width = m_max + 1
     i, j = n_len.copy(), m_len.copy()
     act = np.nonzero((i > 0) | (j > 0))[0]
     while act.size:
         ii, jj = i[act], j[act]
-        here = table[act, ii, jj]
+        cell = (act * (n_max + 1) + ii) * width + jj
+        here = flat[cell]
         im1, jm1 = np.maximum(ii - 1, 0), np.maximum(jj - 1, 0)
-        both = (ii > 0) & (jj > 0)
-        same = ref[act, im1] == hyp[act, jm1]
-        diag = both & (here == table[act, im1, jm1] + np.where(same, 0, sub))
-        dele = ~diag & (ii > 0) & (here == table[act, im1, jj] + big)
+        has_i = ii > 0
+        both = has_i & (jj > 0)
+        same = ref_flat[act * n_max + im1] == hyp_flat[act * m_max + jm1]
+        up = cell - width
+        diag = both & (here == flat[up - 1] + np.where(same, 0, sub))
+        dele = ~diag & has_i & (here == flat[up] + big)
         ins = ~diag & ~dele
         bad = (diag & ~same) | dele
-        wrong[act[bad], im1[bad]] = True
-        ins_before[act[ins], ii[ins]] += 1
-        i[act] = ii - (diag | dele)
+        wrong_flat[(act * wrong.shape[1] + im1)[bad]] = True
+        # A pair gets at most one insertion per step, so a plain fancy-index += is exact.
+        ins_flat[(act * (n_max + 1) + ii)[ins]] += 1
+        step_i = diag | dele
+        i[act] = ii - step_i
         j[act] = jj - (diag | ins)
         act = act[(i[act] > 0) | (j[act] > 0)]
     return [ErrorMarks(int(errors[k]), wrong[k, :n_len[k]].copy(), ins_before[k, :n_len[k] + 1].copy())

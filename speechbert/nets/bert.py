@@ -15,20 +15,29 @@ word_embeds=None, output_hidden_states=False)``:
   ``word_embeds`` replaces only the word-embedding lookup: position and token-type embeddings,
   LayerNorm and dropout are still applied.
 - ``attention_mask``: B x T, 1/True for real positions, 0/False for padding (HF convention).
-  ``None`` (or an all-ones mask) means no padding and lets SDPA use its fastest kernels.
-- padding positions of the outputs are zero: with padding, all per-token work (projections,
-  GELU, LayerNorm, dropout) runs on the real tokens only, and the padded B x T layout is used
-  only inside attention.
+  ``None`` (on CPU also an all-ones mask) means no padding and lets SDPA use its fastest
+  kernels; elsewhere a given mask is always applied (checking it would cost a synchronisation).
+- padding positions of the outputs are zero. On CPU, with padding, all per-token work
+  (projections, GELU, LayerNorm, dropout) runs on the real tokens only, and the padded B x T
+  layout is used only inside attention. On other devices the padded layout is used throughout
+  (finding the real tokens would need a device-to-host synchronisation in every step).
+- no host synchronisation and nothing data-dependent reaches Python in ``forward`` (no
+  ``.item()``, no ``bool(tensor)``): ``bench/transformer.py`` checks it with the profiler.
 - returns ``BertOutput(last_hidden_state, hidden_states)``; ``hidden_states`` is ``None`` unless
   ``output_hidden_states`` (then the embedding output followed by every layer's output).
 
 The attention uses ``torch.nn.functional.scaled_dot_product_attention`` with one fused
 query/key/value projection; HF's separate ``query``/``key``/``value`` weights are concatenated
-when loading (see :mod:`speechbert.nets.pretrained`). ``BertModel`` is an alias of ``BertEncoder``.
+when loading (see :mod:`speechbert.nets.pretrained`). When training on CPU with attention
+dropout, SDPA would fall back to its unfused math path anyway; the same computation is written
+out here so that the probabilities' dropout uses the cheap CPU mask of
+:mod:`speechbert.nets.dropout` (so do the other dropouts). Evaluation and CUDA use SDPA
+unchanged. ``BertModel`` is an alias of ``BertEncoder``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Optional
 
 import torch
@@ -37,6 +46,7 @@ from torch import nn
 
 from speechbert.errors import ConfigError
 from speechbert.nets.config import GELU_VARIANTS, BertConfig
+from speechbert.nets.dropout import Dropout, dropout_add, keep_mask
 
 
 class BertOutput(NamedTuple):
@@ -56,7 +66,7 @@ class BertEmbeddings(nn.Module):
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def forward(self, word_embeds: torch.Tensor, token_type_ids: Optional[torch.Tensor],
                 position_ids: Optional[torch.Tensor]) -> torch.Tensor:
@@ -92,7 +102,7 @@ class BertLayer(nn.Module):
         self.ffn_in = nn.Linear(hidden, config.intermediate_size)
         self.ffn_out = nn.Linear(config.intermediate_size, hidden)
         self.ffn_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.hidden_dropout = config.hidden_dropout_prob
 
     def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor],
                 packing: Optional["_Packing"] = None) -> torch.Tensor:
@@ -102,14 +112,42 @@ class BertLayer(nn.Module):
             qkv = packing.pad(qkv)
         batch, seq_len = qkv.shape[:2]
         q, k, v = qkv.view(batch, seq_len, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        ctx = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_mask, dropout_p=self.attn_dropout if self.training else 0.0)
+        if self.training and self.attn_dropout > 0.0 and q.device.type == "cpu":
+            ctx = _attention_with_cpu_dropout(q, k, v, attn_mask, self.attn_dropout)
+        else:
+            ctx = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=attn_mask, dropout_p=self.attn_dropout if self.training else 0.0)
         ctx = ctx.transpose(1, 2).reshape(batch, seq_len, self.num_heads * self.head_dim)
         if packing is not None:
             ctx = packing.pack(ctx)
-        x = self.attn_norm(x + self.dropout(self.attn_out(ctx)))
+        x = self.attn_norm(dropout_add(x, self.attn_out(ctx), self.hidden_dropout, self.training))
         h = F.gelu(self.ffn_in(x), approximate=self.gelu_approximate)
-        return self.ffn_norm(x + self.dropout(self.ffn_out(h)))
+        return self.ffn_norm(dropout_add(x, self.ffn_out(h), self.hidden_dropout, self.training))
+
+
+def _attention_with_cpu_dropout(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                                attn_mask: Optional[torch.Tensor], p: float) -> torch.Tensor:
+    """``dropout(softmax(q k^T / sqrt(d) + mask)) v``: what SDPA computes, with the cheap CPU dropout.
+
+    q, k, v: B x heads x T x head_dim; ``attn_mask`` additive, broadcast to B x heads x T x T.
+    The mask is finite, so even a row of padding only gives finite probabilities: SDPA's guard
+    for fully masked rows is not needed.
+    """
+    scores = torch.matmul(q * (1.0 / math.sqrt(q.shape[-1])), k.transpose(-2, -1))
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    probs = torch.softmax(scores, dim=-1)
+    keep, scale = keep_mask(probs.shape, p, probs.device)
+    # The scale goes on the context (head_dim columns) rather than on the T x T probabilities.
+    return torch.matmul(probs * keep, v).mul_(scale)
+
+
+def _packs_tokens(device: torch.device) -> bool:
+    """Whether padded batches run their per-token work on the real tokens only (CPU: yes).
+
+    Elsewhere, the index of the real tokens would cost a device-to-host synchronisation per step.
+    """
+    return device.type == "cpu"
 
 
 class _Packing:
@@ -119,15 +157,18 @@ class _Packing:
     tokens only saves the padding's share of the work; attention needs the padded layout.
     """
 
-    def __init__(self, mask: torch.Tensor) -> None:
+    def __init__(self, mask: torch.Tensor, index: torch.Tensor) -> None:
+        """``mask``: B x T bool; ``index``: the flat positions of its True entries."""
         self.batch, self.seq_len = mask.shape
-        self.index = mask.reshape(-1).nonzero().squeeze(1)
+        self.index = index
+        self.pad_index = (~mask).reshape(-1).nonzero().squeeze(1)
 
     def pack(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(self.batch * self.seq_len, x.shape[-1]).index_select(0, self.index)
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
-        out = x.new_zeros(self.batch * self.seq_len, x.shape[-1])
+        # Zero only the padding rows; the real ones are overwritten anyway.
+        out = x.new_empty(self.batch * self.seq_len, x.shape[-1]).index_fill_(0, self.pad_index, 0)
         out.index_copy_(0, self.index, x)
         return out.view(self.batch, self.seq_len, x.shape[-1])
 
@@ -213,17 +254,21 @@ class BertEncoder(nn.Module):
                              f"got {tuple(word_embeds.shape)}")
         x = self.embeddings(word_embeds, token_type_ids, position_ids)
         mask = None if attention_mask is None else attention_mask.bool()
-        if mask is None or bool(mask.all()):
-            # No padding: no mask at all lets SDPA pick its fastest kernel.
-            packing, attn_mask = None, None
-        else:
-            packing = _Packing(mask)
-            x = packing.pack(x)
-            # Additive B x 1 x 1 x T mask (broadcast over heads and queries, never B x H x T x T);
-            # a float mask avoids SDPA's per-layer conversion of a boolean one.
-            dtype = self._attention_dtype(x)
-            attn_mask = torch.zeros(mask.shape, dtype=dtype, device=x.device).masked_fill_(
-                ~mask, torch.finfo(dtype).min)[:, None, None, :]
+        packing, attn_mask, zero_pads = None, None, None
+        if mask is not None and _packs_tokens(x.device):
+            # On CPU the index of the real tokens costs no synchronisation, and its length (a
+            # shape, not a tensor value) tells whether there is padding at all.
+            index = mask.reshape(-1).nonzero().squeeze(1)
+            if index.numel() < mask.numel():
+                packing = _Packing(mask, index)
+                x = packing.pack(x)
+                attn_mask = self._additive_mask(mask, x)
+            # else no padding: no mask at all lets SDPA pick its fastest kernel.
+        elif mask is not None:
+            # Elsewhere, whether there is padding is not known without a device-to-host copy:
+            # always the padded layout with the mask, and the padding outputs set to zero.
+            attn_mask = self._additive_mask(mask, x)
+            zero_pads = mask[..., None].to(x.dtype)
         states = [x] if output_hidden_states else None
         for layer in self.layers:
             x = layer(x, attn_mask, packing)
@@ -232,6 +277,19 @@ class BertEncoder(nn.Module):
         if packing is not None:
             x = packing.pad(x)
             states = [packing.pad(s) for s in states] if states is not None else None
+        elif zero_pads is not None:
+            x = x * zero_pads
+            states = [s * zero_pads for s in states] if states is not None else None
         return BertOutput(x, tuple(states) if states is not None else None)
+
+    def _additive_mask(self, mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """B x 1 x 1 x T: 0 at real positions, the dtype's minimum at padding.
+
+        Broadcast over heads and queries (never B x H x T x T); a float mask avoids SDPA's
+        per-layer conversion of a boolean one.
+        """
+        dtype = self._attention_dtype(x)
+        return torch.zeros(mask.shape, dtype=dtype, device=x.device).masked_fill_(
+            ~mask, torch.finfo(dtype).min)[:, None, None, :]
 
 BertModel = BertEncoder

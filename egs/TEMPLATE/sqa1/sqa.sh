@@ -8,6 +8,14 @@
 #   ./run.sh --ngpu 2 --stage 7               fine-tune on two GPUs (DDP, one process per GPU)
 #   ./run.sh --seeds "1 2 3"                  stages 3-10 once per seed (exp names get _seedN)
 #   cmd_backend=slurm ./run.sh                submit every job with slurm.pl (see cmd.sh)
+#   ./run.sh --stage 8 --inference_nj 8       decode in 8 jobs (merged: the bytes of one job)
+#   ./run.sh --stage 8 --gpu_inference true   decode on one GPU ($cuda_cmd --gpu 1), batched windows
+#
+# Every job run through $train_cmd/$cuda_cmd/$decode_cmd is announced with its log (follow it with
+# tail -f). With parallel_stages=true (the default on a machine with 2 or more CPUs), stage 9 runs
+# beside stages 5-8 (it reads only what stages 1-4 wrote; its log: exp/<text QA>/stage9.log) and
+# stage 4's ASR beside the alignment: same outputs, less waiting. At the end of every run a table of
+# each stage's wall and CPU seconds is printed (a failed run's too) and appended to exp/timing.md.
 #
 # Stages (each idempotent and re-runnable alone; names below are computed, never created, outside
 # the stage that owns them):
@@ -40,6 +48,11 @@ ngpu=0                  # GPUs for training (0 = CPU); >1 runs one DDP process p
 python=python3          # python command (CI may use "coverage run --append")
 seed=1                  # random seed of every training stage
 seeds=""                # several seeds, e.g. "1 2 3": stages 3-10 once per seed, exp names get _seedN
+inference_nj=""         # jobs of stage 4's ASR and stages 8-9's decoding (default: --nj); merged, the bytes of one job
+gpu_inference=false     # true: decoding (stages 8-9) runs as one job on one GPU ($cuda_cmd --gpu 1)
+gpu_decode_batch_size=64  # windows per forward pass with gpu_inference=true
+parallel_stages=""      # true: stage 9 beside stages 5-8, stage 4's ASR beside the alignment (same outputs)
+                        # (default: true with cmd_backend=local on 2 or more CPUs, else false)
 
 # Data
 train_set=train         # training set (data/<train_set>)
@@ -95,6 +108,26 @@ if ! [[ "${nj}" =~ ^[1-9][0-9]*$ ]]; then
     log "Error: --nj must be a positive integer, got '${nj}'"
     exit 2
 fi
+if [ -z "${inference_nj}" ]; then inference_nj=${nj}; fi
+for v in inference_nj gpu_decode_batch_size; do
+    if ! [[ "${!v}" =~ ^[1-9][0-9]*$ ]]; then
+        log "Error: --${v} must be a positive integer, got '${!v}'"
+        exit 2
+    fi
+done
+if [ -z "${parallel_stages}" ]; then
+    # Training jobs run on one thread (path.sh), so a second lane uses a CPU that would idle.
+    parallel_stages=false
+    if [ "${cmd_backend:-local}" = local ] && [ "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)" -ge 2 ]; then
+        parallel_stages=true
+    fi
+fi
+for v in gpu_inference parallel_stages; do
+    if [ "${!v}" != true ] && [ "${!v}" != false ]; then
+        log "Error: --${v} must be true or false, got '${!v}'"
+        exit 2
+    fi
+done
 if [ ! -f local/data.sh ]; then
     log "Error: run me from a recipe directory (egs/<corpus>/sqa1), not from $(pwd)"
     exit 2
@@ -216,22 +249,229 @@ train() {
     fi
     mkdir -p "${dir}"
     rotate_log "${dir}/train.log"
-    log "training ${dir} (follow: tail -f ${dir}/train.log)"
+    log "training ${dir} (log: ${dir}/train.log)"
     "${cuda_cmd_a[@]}" --gpu "${ngpu}" --name "$(basename "${dir}")" "${dir}/train.log" \
         "${launcher[@]}" "$@" --ngpu "$(( ngpu > 0 ? 1 : 0 ))" --seed "${seed}" --output_dir "${dir}" "${train_args_a[@]}"
 }
 
+# run_jobs <n> <log prefix> <submitter...> -- <command...>: the command as jobs 1..n
+# (JOB=1:<n>; JOB in the command is the job number), logs <log prefix>.JOB.log, announced.
+run_jobs() {
+    local n=$1 logp=$2
+    shift 2
+    local submit=()
+    while [ "$1" != -- ]; do submit+=("$1"); shift; done
+    shift
+    if [ "${n}" -eq 1 ]; then
+        log "running 1 $(basename "${logp}") job (log: ${logp}.1.log; follow it with tail -f)"
+    else
+        log "running ${n} $(basename "${logp}") jobs (logs: ${logp}.*.log; follow one with tail -f ${logp}.1.log)"
+    fi
+    if ! "${submit[@]}" JOB=1:"${n}" "${logp}.JOB.log" "$@"; then
+        log "Error: $(basename "${logp}") failed; see ${logp}.*.log"
+        exit 1
+    fi
+}
+
+# decode_split <out dir> <tool> <args...>: speechbert.bin.<tool> (sqa_decode, cascade_decode) over
+# the set in ${inference_nj} jobs through $decode_cmd (gpu_inference=true: one job through
+# $cuda_cmd --gpu 1 with --ngpu 1 and batched windows), parts merged into <out dir>/predictions.jsonl
+# (merge_predictions checks that every job finished and no question is lost or decoded twice).
+decode_split() {
+    local dir=$1 tool=$2
+    shift 2
+    local n=${inference_nj} submit=("${decode_cmd_a[@]}") device_opts=()
+    if [ "${gpu_inference}" = true ]; then
+        n=1
+        submit=("${cuda_cmd_a[@]}" --gpu 1)
+        device_opts=(--ngpu 1 --batch_size "${gpu_decode_batch_size}")
+    fi
+    local split=${dir}/split${n}
+    rm -rf "${dir}"/split[0-9]*  # the parts of an earlier attempt (possibly with another inference_nj)
+    mkdir -p "${split}" "${dir}/log"
+    run_jobs "${n}" "${dir}/log/decode" "${submit[@]}" -- \
+        "${python_a[@]}" -m "speechbert.bin.${tool}" "$@" "${device_opts[@]}" --nj "${n}" --job JOB \
+        --out "${split}/predictions.JOB.jsonl" --job_record "${split}/job.JOB.json"
+    "${python_a[@]}" -m speechbert.bin.merge_predictions --split_dir "${split}" --nj "${n}" --out "${dir}/predictions.jsonl"
+    rm -rf "${split}"
+}
+
+# asr_split <set>: the ASR transcript of data/<set> in ${inference_nj} jobs through $decode_cmd,
+# merged into ${asr_dir}/<set> (asr_transcribe --merge checks that every job finished).
+asr_split() {
+    local x=$1 out=${asr_dir}/$1 n=${inference_nj} k
+    if [ -f "data/${x}/text" ]; then
+        local num_utts
+        num_utts=$(wc -l < "data/${x}/text")
+        if [ "${num_utts}" -ge 1 ] && [ "${n}" -gt "${num_utts}" ]; then n=${num_utts}; fi
+    fi
+    local split=${out}/split${n} parts=()
+    rm -rf "${out}"/split[0-9]*
+    mkdir -p "${out}/log"
+    run_jobs "${n}" "${out}/log/asr" "${decode_cmd_a[@]}" -- \
+        "${python_a[@]}" -m speechbert.bin.asr_transcribe --asr "${asr}" --data "data/${x}" --dump "dump/${x}" \
+        --model_dir "${align_model_dir}" --out_dir "${split}/JOB" --nj "${n}" --job JOB
+    for k in $(seq "${n}"); do parts+=("${split}/${k}"); done
+    "${python_a[@]}" -m speechbert.bin.asr_transcribe --data "data/${x}" --out_dir "${out}" --merge "${parts[@]}"
+    rm -rf "${split}"
+}
+
+# Per-stage wall and CPU time: stage_begin <n> <name> and stage_end [<note>] around each stage's
+# work append a row to ${timing_rows} (a lane run beside appends its own); timing_report prints
+# the table at the end of the run and appends it to exp/timing.md.
+timing_scratch=$(mktemp)
+timing_rows=$(mktemp)
+read_clock() {  # sets now_wall_ms and now_cpu_ms (user + sys of this shell and its finished children)
+    local t frac
+    now_wall_ms=$(( ${EPOCHREALTIME//[.,]/} / 1000 ))
+    now_cpu_ms=0
+    # A redirected builtin runs in this shell ($(times) would time a subshell); one file per
+    # process, as a lane beside reads its own clock.
+    times > "${timing_scratch}.${BASHPID}"
+    for t in $(< "${timing_scratch}.${BASHPID}"); do
+        if [[ "${t}" =~ ^([0-9]+)m([0-9]+)[.,]([0-9]+)s$ ]]; then
+            frac="${BASH_REMATCH[3]}000"
+            now_cpu_ms=$(( now_cpu_ms + 10#${BASH_REMATCH[1]} * 60000 + 10#${BASH_REMATCH[2]} * 1000 + 10#${frac:0:3} ))
+        fi
+    done
+}
+stage_begin() {
+    stage_id=$1
+    stage_name=$2${seeds:+ (seed ${seed})}
+    read_clock
+    stage_wall0=${now_wall_ms}
+    stage_cpu0=${now_cpu_ms}
+    stage_open=true
+}
+stage_open=false
+stage_end() {
+    stage_open=false
+    read_clock
+    printf '%s\t%s\t%d\t%d\t%s\n' "${stage_id}" "${stage_name}" "$(( now_wall_ms - stage_wall0 ))" \
+        "$(( now_cpu_ms - stage_cpu0 ))" "${1:-}" >> "${timing_rows}"
+}
+read_clock
+run_wall0=${now_wall_ms}
+timing_report() {  # timing_report <exit status>
+    local rc=$1 table header commit tmp sqa_dir
+    [ -s "${timing_rows}" ] || return 0
+    read_clock
+    # A detached lane's CPU time is in its own row only (note "beside ..."): add it to the total.
+    table=$(sort -t$'\t' -k1,1n -s "${timing_rows}" | awk -F'\t' -v wall="$(( now_wall_ms - run_wall0 ))" -v cpu="${now_cpu_ms}" '
+        BEGIN { print "| stage | name | wall s | CPU s | note |"; print "|---|---|---:|---:|---|" }
+        { printf "| %s | %s | %.1f | %.1f | %s |\n", $1, $2, $3 / 1000, $4 / 1000, $5; if ($5 ~ /^beside/) cpu += $4 }
+        END { printf "| all | the whole run (lanes beside each other overlap) | %.1f | %.1f | |\n", wall / 1000, cpu / 1000 }
+    ')
+    sqa_dir=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+    commit=$(git -C "${sqa_dir}" rev-parse --short HEAD 2> /dev/null || echo unknown)
+    if [ "${commit}" != unknown ] && ! git -C "${sqa_dir}" diff --quiet HEAD 2> /dev/null; then
+        commit="${commit} + uncommitted changes"
+    fi
+    header="## $(date '+%Y-%m-%d %H:%M:%S'): stages ${stage}-$(( stop_stage > last_stage ? last_stage : stop_stage ))${skip_stages:+ without ${skip_stages}}, commit ${commit}, $(hostname) ($(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) CPUs), parallel_stages=${parallel_stages}, inference_nj=${inference_nj}"
+    if [ "${rc}" -ne 0 ]; then
+        # A failed run leaves the files as they were (its table is in its log).
+        log "time per stage (wall and CPU seconds) up to the failure:\n${table}"
+        return 0
+    fi
+    log "time per stage (wall and CPU seconds; also in exp/timing.md):\n${table}"
+    mkdir -p exp
+    # Append under a lock on exp/ (two runs may finish together), as a whole new file (atomic).
+    {
+        if command -v flock > /dev/null; then flock 9; fi
+        tmp=exp/.timing.md.$$.tmp  # made by the redirection below: the umask's mode, as any output
+        {
+            if [ -f exp/timing.md ]; then cat exp/timing.md; else echo "# Wall and CPU seconds per stage of the sqa.sh runs here (newest last)"; fi
+            printf '\n%s\n\n%s\n' "${header}" "${table}"
+        } > "${tmp}"
+        mv -f "${tmp}" exp/timing.md
+    } 9< exp
+}
+
+# Lanes run beside the main one (PIDs); stopped with everything they started when the run fails.
+lane_pids=()
+# start_detached_lane <status file> <log> <command...>: the command (a function of this script)
+# beside the main lane, detached from this shell: its CPU time then reaches this shell's `times`
+# neither when it ends mid-stage (which would charge it to that stage) nor ever; it writes its own
+# timing rows. Its exit status goes to <status file> (see wait_detached_lane).
+start_detached_lane() {
+    local status=$1 lane_log=$2
+    shift 2
+    rm -f "${status}" "${status}.pid"
+    ( ( set +e; ( set -e; trap 'lane_exit $?' EXIT; "$@" ); echo "$?" > "${status}.tmp"; mv "${status}.tmp" "${status}" ) \
+        > "${lane_log}" 2>&1 &
+      echo "$!" > "${status}.pid" )
+    lane_pids+=("$(< "${status}.pid")")
+}
+lane_exit() {  # the EXIT trap of a detached lane: the row of the stage it failed in
+    if [ "${stage_open}" = true ]; then stage_end "beside, failed (exit $1)"; fi
+}
+# wait_detached_lane <status file> <what> <log>: wait for it, show its log, fail if it failed.
+wait_detached_lane() {
+    local status=$1 what=$2 lane_log=$3 pid rc p rest=()
+    pid=$(< "${status}.pid")
+    while [ ! -f "${status}" ]; do
+        if ! kill -0 "${pid}" 2> /dev/null && [ ! -f "${status}" ]; then
+            echo 1 > "${status}"  # ended without a status: killed
+        else
+            sleep 1
+        fi
+    done
+    rc=$(< "${status}")
+    rm -f "${status}" "${status}.pid"
+    for p in "${lane_pids[@]}"; do [ "${p}" = "${pid}" ] || rest+=("${p}"); done
+    lane_pids=("${rest[@]}")
+    log "---- ${what}, run beside (exit ${rc}), from ${lane_log}:"
+    cat "${lane_log}" >&2
+    log "---- end of ${what}"
+    if [ "${rc}" -ne 0 ]; then
+        log "Error: ${what} failed (exit ${rc}); see ${lane_log}"
+        exit 1
+    fi
+}
+kill_tree() {  # kill_tree <pid>: the process and its descendants
+    local children
+    children=$(ps -o pid= --ppid "$1" 2> /dev/null || true)
+    kill "$1" 2> /dev/null || true
+    for c in ${children}; do kill_tree "${c}"; done
+}
+on_exit() {
+    local rc=$1 pid
+    if [ "${rc}" -ne 0 ]; then
+        for pid in "${lane_pids[@]}"; do kill_tree "${pid}"; done
+    fi
+    if [ "${stage_open}" = true ]; then stage_end "failed (exit ${rc})"; fi
+    timing_report "${rc}" || true
+    rm -f "${timing_scratch}" "${timing_scratch}".* "${timing_rows}"
+}
+trap 'on_exit $?' EXIT
+
+# wait_lane <pid> <what>: wait for a lane run as a child (its CPU time counts in the stage that
+# waits for it), fail if it failed.
+wait_lane() {
+    local pid=$1 what=$2 rc=0 p rest=()
+    wait "${pid}" || rc=$?
+    for p in "${lane_pids[@]}"; do [ "${p}" = "${pid}" ] || rest+=("${p}"); done
+    lane_pids=("${rest[@]}")
+    if [ "${rc}" -ne 0 ]; then
+        log "Error: ${what} failed (exit ${rc}); see the messages above"
+        exit 1
+    fi
+}
+
 if run_stage 1; then
     log "Stage 1: data preparation"
+    stage_begin 1 "data preparation"
     # shellcheck disable=SC2086  # local_data_opts is a list of options
     local/data.sh ${local_data_opts}
     for x in "${all_sets[@]}"; do
         utils/validate_data_dir.sh --no-feats "data/${x}"
     done
+    stage_end
 fi
 
 if run_stage 2; then
     log "Stage 2: features (${feats_config}) and global CMVN from ${train_set}"
+    stage_begin 2 "features + global CMVN"
     # Sets with the same audio (Spoken SQuAD's test, test_wer44 and test_wer54 differ only in their
     # ASR transcripts) share one feature dump: dump/<later set> is a link to the first one.
     declare -A dump_of=()
@@ -255,14 +495,50 @@ if run_stage 2; then
         steps/make_feats.sh --cmd "${train_cmd}" --nj "${nj}" --feats_config "${feats_config}" \
             "data/${x}" "dump/${x}"
     done
-    log "global CMVN of ${train_set} (follow: tail -f dump/${train_set}/log/compute_cmvn.log)"
+    log "global CMVN of ${train_set} (log: dump/${train_set}/log/compute_cmvn.log)"
     "${train_cmd_a[@]}" "dump/${train_set}/log/compute_cmvn.log" \
         "${python_a[@]}" -m speechbert.bin.compute_cmvn --feats_scp "dump/${train_set}/feats.scp" --out "${cmvn}"
+    stage_end
 fi
+
+# cascade_stage <timing note>: stage 9, the cascade baseline (text QA training, then decoding and
+# scoring of the ASR transcripts and, as an upper bound, of the reference transcripts).
+cascade_stage() {
+    log "Stage 9: cascade baseline (asr=${asr}) -> ${text_qa_dir}"
+    stage_begin 9 "cascade baseline: text QA training + decoding"
+    train "${text_qa_dir}" speechbert.bin.finetune --config "${finetune_text_config}" \
+        --input_modality text --train_data "data/${train_set}" --valid_data "data/${valid_set}" \
+        --bert_dir "${bert_dir}"
+    for x in "${eval_sets[@]}"; do
+        remove_orphaned_temps "${text_qa_dir}/decode_${x}_asr_${asr}" "${text_qa_dir}/decode_${x}_reference_text"
+    done
+    for x in "${eval_sets[@]}"; do
+        dir="${text_qa_dir}/decode_${x}_asr_${asr}"
+        decode_split "${dir}" cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
+            --asr_dir "${asr_dir}/${x}" "${decode_args_a[@]}"
+        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
+            --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name "cascade-${asr}" "${seed_opt[@]}"
+        # Upper bound: the text QA model reading the reference transcript.
+        odir="${text_qa_dir}/decode_${x}_reference_text"
+        decode_split "${odir}" cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
+            --reference_text --ctm "${align_dir}/${x}/word.ctm" "${decode_args_a[@]}"
+        "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${odir}/predictions.jsonl" \
+            --asr_text "${asr_dir}/${x}/text" --out_dir "${odir}" --system_name text-oracle "${seed_opt[@]}"
+    done
+    stage_end "$1"
+}
+
+# cascade_lane: cascade_stage run beside stages 5-8. On this machine it shares the CPUs with
+# them and is not what the run waits for: its decoding takes half the jobs.
+cascade_lane() {
+    if [ "${cmd_backend:-local}" = local ]; then inference_nj=$(( (inference_nj + 1) / 2 )); fi
+    cascade_stage "beside stages 5-8"
+}
 
 # Stages 3-10 of one seed (names from set_seed_names; ${seed} is the training seed).
 seed_stages() {
     if run_stage 3; then
+        stage_begin 3 "CTC aligner training"
         # The CTC model aligns words (alignment=ctc), is the cascade's ASR (asr=ctc), and gives the
         # corpus transcripts their word times (asr=corpus).
         if [ "${alignment}" = ctc ] || [ "${asr}" = ctc ] || [ "${asr}" = corpus ]; then
@@ -273,12 +549,20 @@ seed_stages() {
         else
             log "Stage 3: skipped (alignment=${alignment}, asr=${asr} need no CTC model)"
         fi
+        stage_end
     fi
 
     if run_stage 4; then
         log "Stage 4: word alignment (${alignment}) and answer time spans"
+        stage_begin 4 "alignment, answer spans, ASR transcripts"
         for x in "${all_sets[@]}"; do remove_orphaned_temps "data/${x}" "${align_dir}/${x}"; done
         for x in "${eval_sets[@]}"; do remove_orphaned_temps "${asr_dir}/${x}"; done
+        # ASR transcripts of the evaluation sets: the cascade reads them, and every system's scores
+        # are split by whether the answer span has ASR errors. They read only the features and the
+        # stage-3 model, so with parallel_stages=true they run beside the alignment -- from the
+        # moment the first set is aligned, so that a bad option or input fails the stage before
+        # anything else was written.
+        asr_pid=""
         for x in "${all_sets[@]}"; do
             case "${alignment}" in
                 ctc)
@@ -299,15 +583,19 @@ seed_stages() {
                 "${python_a[@]}" -m speechbert.bin.align_report --ctm "${align_dir}/${x}/word.ctm" \
                     --ref_ctm "data/${x}/oracle.ctm" --out "${align_dir}/${x}/report.md"
             fi
+            if [ "${parallel_stages}" = true ] && [ -z "${asr_pid}" ]; then
+                log "ASR transcripts of ${eval_sets[*]} beside the alignment"
+                ( for y in "${eval_sets[@]}"; do asr_split "${y}"; done ) &
+                asr_pid=$!
+                lane_pids+=("${asr_pid}")
+            fi
         done
-        # ASR transcripts of the evaluation sets: the cascade reads them, and every system's scores
-        # are split by whether the answer span has ASR errors.
-        for x in "${eval_sets[@]}"; do
-            log "ASR (${asr}) of ${x} (follow: tail -f ${asr_dir}/${x}/log/asr.log)"
-            "${train_cmd_a[@]}" "${asr_dir}/${x}/log/asr.log" \
-                "${python_a[@]}" -m speechbert.bin.asr_transcribe --asr "${asr}" --data "data/${x}" --dump "dump/${x}" \
-                --model_dir "${align_model_dir}" --out_dir "${asr_dir}/${x}"
-        done
+        if [ -n "${asr_pid}" ]; then
+            wait_lane "${asr_pid}" "the ASR transcripts"
+        else
+            for x in "${eval_sets[@]}"; do asr_split "${x}"; done
+        fi
+        stage_end
     fi
 
     # The data options shared by the audio-word training stages 5-7.
@@ -328,37 +616,52 @@ seed_stages() {
         for x in "${pretrain_sets_a[@]}"; do pretrain_data_opts+=("${align_dir}/${x}/word.ctm"); done
     fi
 
+    # Stage 9 reads only what stages 1-4 wrote, and stages 5-8 never read what it writes: with
+    # parallel_stages=true it runs beside them (on the CPU their one-thread training leaves idle).
+    cascade_pid=""
+    if [ "${parallel_stages}" = true ] && run_stage 9 && { run_stage 5 || run_stage 6 || run_stage 7 || run_stage 8; }; then
+        mkdir -p "${text_qa_dir}"
+        cascade_log=${text_qa_dir}/stage9.log
+        rotate_log "${cascade_log}"
+        log "Stage 9 (cascade baseline) runs beside stages 5-8 (log: ${cascade_log}; follow it with tail -f)"
+        start_detached_lane "${text_qa_dir}/.stage9.status" "${cascade_log}" cascade_lane
+        cascade_pid=started
+    fi
+
     if run_stage 5; then
         log "Stage 5: phonetic-semantic joint embedding -> ${joint_embed_dir}${pretrain_sets:+ (+ ${pretrain_sets})}"
+        stage_begin 5 "joint embedding training"
         train "${joint_embed_dir}" speechbert.bin.joint_embed_train --config "${joint_embed_config}" "${audio_word_opts[@]}" \
             "${pretrain_data_opts[@]}"
+        stage_end
     fi
 
     if run_stage 6; then
         log "Stage 6: cross-modal pre-training -> ${pretrain_dir}${pretrain_sets:+ (+ ${pretrain_sets})}"
+        stage_begin 6 "cross-modal pre-training"
         train "${pretrain_dir}" speechbert.bin.pretrain --config "${pretrain_config}" "${audio_word_opts[@]}" \
             "${pretrain_data_opts[@]}" --init_audio_encoder "${joint_embed_dir}/model.avg.pt"
+        stage_end
     fi
 
     if run_stage 7; then
         log "Stage 7: SQA fine-tuning -> ${finetune_dir}"
+        stage_begin 7 "SQA fine-tuning"
         train "${finetune_dir}" speechbert.bin.finetune --config "${finetune_config}" "${audio_word_opts[@]}" \
             --init_model "${pretrain_dir}/model.avg.pt"
+        stage_end
     fi
 
     if run_stage 8; then
         log "Stage 8: decoding and scoring (end-to-end and simple baselines) of ${eval_sets[*]}"
+        stage_begin 8 "end-to-end decoding + scoring, baselines"
         for x in "${eval_sets[@]}"; do
             remove_orphaned_temps "${finetune_dir}/decode_${x}" "${baseline_prefix}_"{first_sentence,random_span}"${baseline_suffix}/decode_${x}"
         done
         for x in "${eval_sets[@]}"; do
             dir="${finetune_dir}/decode_${x}"
-            mkdir -p "${dir}"
-            log "decoding ${x} with ${finetune_dir} (follow: tail -f ${dir}/decode.log)"
-            "${decode_cmd_a[@]}" "${dir}/decode.log" \
-                "${python_a[@]}" -m speechbert.bin.sqa_decode --model_dir "${finetune_dir}" --data "data/${x}" \
-                --dump "dump/${x}" --ctm "${align_dir}/${x}/word.ctm" --cmvn "${cmvn}" --out "${dir}/predictions.jsonl" \
-                "${decode_args_a[@]}"
+            decode_split "${dir}" sqa_decode --model_dir "${finetune_dir}" --data "data/${x}" \
+                --dump "dump/${x}" --ctm "${align_dir}/${x}/word.ctm" --cmvn "${cmvn}" "${decode_args_a[@]}"
             "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
                 --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name end-to-end "${seed_opt[@]}"
             for kind in first_sentence random_span; do
@@ -370,37 +673,17 @@ seed_stages() {
                     --asr_text "${asr_dir}/${x}/text" --out_dir "${bdir}" --system_name "baseline-${kind//_/-}" "${seed_opt[@]}"
             done
         done
+        stage_end
     fi
 
-    if run_stage 9; then
-        log "Stage 9: cascade baseline (asr=${asr}) -> ${text_qa_dir}"
-        train "${text_qa_dir}" speechbert.bin.finetune --config "${finetune_text_config}" \
-            --input_modality text --train_data "data/${train_set}" --valid_data "data/${valid_set}" \
-            --bert_dir "${bert_dir}"
-        for x in "${eval_sets[@]}"; do
-            remove_orphaned_temps "${text_qa_dir}/decode_${x}_asr_${asr}" "${text_qa_dir}/decode_${x}_reference_text"
-        done
-        for x in "${eval_sets[@]}"; do
-            dir="${text_qa_dir}/decode_${x}_asr_${asr}"
-            mkdir -p "${dir}"
-            log "cascade decoding of ${x} (follow: tail -f ${dir}/decode.log)"
-            "${decode_cmd_a[@]}" "${dir}/decode.log" \
-                "${python_a[@]}" -m speechbert.bin.cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
-                --asr_dir "${asr_dir}/${x}" --out "${dir}/predictions.jsonl" "${decode_args_a[@]}"
-            "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
-                --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name "cascade-${asr}" "${seed_opt[@]}"
-            # Upper bound: the text QA model reading the reference transcript.
-            odir="${text_qa_dir}/decode_${x}_reference_text"
-            mkdir -p "${odir}"
-            "${python_a[@]}" -m speechbert.bin.cascade_decode --model_dir "${text_qa_dir}" --data "data/${x}" \
-                --reference_text --ctm "${align_dir}/${x}/word.ctm" --out "${odir}/predictions.jsonl" "${decode_args_a[@]}"
-            "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${odir}/predictions.jsonl" \
-                --asr_text "${asr_dir}/${x}/text" --out_dir "${odir}" --system_name text-oracle "${seed_opt[@]}"
-        done
+    if [ -n "${cascade_pid}" ]; then
+        wait_detached_lane "${text_qa_dir}/.stage9.status" "stage 9 (cascade baseline)" "${cascade_log}"
+    elif run_stage 9; then
+        cascade_stage ""
     fi
 
     if run_stage 10; then
-        if [ -n "${ensemble_weight}" ]; then
+            if [ -n "${ensemble_weight}" ]; then
             weight_opts=(--weight "${ensemble_weight}")
             log "Stage 10: ensemble (end-to-end weight ${ensemble_weight}, given)"
         else
@@ -409,6 +692,7 @@ seed_stages() {
                          --dev_data "data/${valid_set}")
             log "Stage 10: ensemble (end-to-end weight chosen on ${valid_set})"
         fi
+        stage_begin 10 "ensemble"
         for x in "${test_sets_a[@]}"; do remove_orphaned_temps "${ensemble_dir}/decode_${x}"; done
         for x in "${test_sets_a[@]}"; do
             dir="${ensemble_dir}/decode_${x}"
@@ -419,6 +703,7 @@ seed_stages() {
             "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
                 --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name ensemble "${seed_opt[@]}"
         done
+        stage_end
     fi
 }
 

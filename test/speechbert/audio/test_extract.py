@@ -13,6 +13,7 @@ from speechbert.audio.extract import extract_to_ark
 from speechbert.audio.features import FeatureConfig, FeatureExtractor
 from speechbert.audio.wav_io import WavSource
 from speechbert.errors import DataError, WriteError
+from speechbert.io.feats import ArkWriter
 
 
 @pytest.fixture
@@ -34,6 +35,21 @@ def _extract(tmp_path, scp, name, **kw):
     summary = extract_to_ark(WavSource(scp), FeatureExtractor(FeatureConfig()), out / "f.ark", out / "f.scp",
                              out / "utt2num_frames", **kw)
     return summary, out
+
+
+def test_archive_and_scp_bytes_are_those_kaldiio_wrote(tmp_path, wav_scp):
+    """The previous code path wrote with kaldiio.WriteHelper: the same bytes, byte for byte."""
+    _, out = _extract(tmp_path, wav_scp, "out", skip_bad_utts=True)
+    extractor = FeatureExtractor(FeatureConfig())
+    source = WavSource(wav_scp)
+    ref_ark, ref_scp = tmp_path / "ref.ark", tmp_path / "ref.scp"
+    with kaldiio.WriteHelper(f"ark,scp:{ref_ark},{ref_scp}") as w:
+        for utt in source.keys():
+            if utt != "u1x":  # the NaN utterance, skipped
+                w(utt, extractor.extract(source.load(utt)[0]))
+    assert (out / "f.ark").read_bytes() == ref_ark.read_bytes()
+    assert (out / "f.scp").read_text() == ref_scp.read_text().replace(str(ref_ark), str(out / "f.ark"))
+    assert len((out / "f.scp").read_text().splitlines()) == 5
 
 
 def test_chunk_size_does_not_change_the_features(tmp_path, wav_scp):
@@ -65,15 +81,15 @@ def test_all_bad_is_an_error(tmp_path, write_wav):
 
 def test_disk_full_names_the_archive_and_leaves_nothing(tmp_path, wav_scp, monkeypatch):
     written = []
-    real_call = kaldiio.WriteHelper.__call__
+    real_write = ArkWriter.write
 
     def fill_up(self, key, value):
         if written:  # the second utterance no longer fits
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         written.append(key)
-        real_call(self, key, value)
+        real_write(self, key, value)
 
-    monkeypatch.setattr(kaldiio.WriteHelper, "__call__", fill_up)
+    monkeypatch.setattr(ArkWriter, "write", fill_up)
     out = tmp_path / "out"
     with pytest.raises(WriteError, match=f"^cannot write {out}/f.ark: No space left on device$"):
         _extract(tmp_path, wav_scp, "out", skip_bad_utts=True)

@@ -118,6 +118,23 @@ def test_split_jobs_merge_to_the_single_run(root):
         assert (merged / name).read_text() == (single / name).read_text()
 
 
+def test_merge_refuses_an_unfinished_job_or_a_job_of_another_split(root, tmp_path, capsys):
+    outs = []
+    for job in (1, 2):
+        d = tmp_path / f"split2/{job}"
+        assert main(["--asr", "ctc", *common(root), "--nj", "2", "--job", str(job), "--out_dir", str(d)]) == 0
+        outs.append(d)
+    merge = ["--data", str(root / "data/test"), "--out_dir", str(tmp_path / "merged"), "--merge"]
+    assert main([*merge, str(outs[1]), str(outs[0])]) == 1  # job order swapped: utterances in the wrong job
+    assert "is not one ASR job 1 of 2 recognises" in capsys.readouterr().err
+    assert main([*merge, str(outs[0])]) == 1  # a job 1 of 2 given as the only job
+    assert "should have scored 2 utterances" in capsys.readouterr().err
+    (outs[1] / "wer.txt").unlink()
+    assert main([*merge, *map(str, outs)]) == 1
+    assert "ASR job 2 of 2 did not finish (no wer.txt" in capsys.readouterr().err
+    assert not (tmp_path / "merged").exists()
+
+
 def test_corpus_asr_times_the_corpus_transcript(root, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(root / "data/test", data)

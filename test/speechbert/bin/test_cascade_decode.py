@@ -65,6 +65,22 @@ def test_reference_text_upper_bound(setup, tmp_path):
     assert len(recs) == 3 and all(r["word_source"] == "reference" for r in recs)
 
 
+def test_split_jobs_merge_to_the_bytes_of_one_job(setup, tmp_path):
+    from speechbert.bin.merge_predictions import main as merge
+
+    root, exp = setup
+    base = ["--model_dir", str(exp), "--data", str(root / "data/test"), "--asr_dir", str(make_asr_dir(root)),
+            "--batch_size", "1"]
+    assert main([*base, "--out", str(tmp_path / "full.jsonl")]) == 0
+    split = tmp_path / "split2"
+    for job in (1, 2):
+        assert main([*base, "--out", str(split / f"predictions.{job}.jsonl"), "--nj", "2", "--job", str(job),
+                     "--job_record", str(split / f"job.{job}.json")]) == 0
+    assert merge(["--split_dir", str(split), "--nj", "2", "--out", str(tmp_path / "merged.jsonl")]) == 0
+    assert (tmp_path / "merged.jsonl").read_bytes() == (tmp_path / "full.jsonl").read_bytes()
+    assert all((split / f"predictions.{job}.jsonl").stat().st_size > 0 for job in (1, 2))
+
+
 def test_bad_options(setup, tmp_path, capsys):
     root, exp = setup
     base = ["--model_dir", str(exp), "--data", str(root / "data/test"), "--out", str(tmp_path / "p.jsonl")]

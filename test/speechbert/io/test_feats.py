@@ -12,7 +12,7 @@ import pytest
 
 from speechbert.audio.cmvn import GlobalCMVN, compute_stats, write_stats
 from speechbert.errors import DataError
-from speechbert.io.feats import FeatsReader
+from speechbert.io.feats import ArkWriter, FeatsReader
 
 
 def _write(tmp_path: Path, name: str, mats: dict[str, np.ndarray], **kw) -> Path:
@@ -138,3 +138,29 @@ def test_reads_after_fork_are_correct(scp, mats):
     ok_parent = all(np.array_equal(r.load("utt2", i, i + 5), mats["utt2"][i:i + 5]) for i in range(70, 0, -5))
     os.waitpid(pid, 0)
     assert os.read(read_fd, 1) == b"1" and ok_parent
+
+
+def test_ark_writer_writes_the_bytes_kaldiio_writes(tmp_path):
+    rng = np.random.default_rng(3)
+    mats = {"utt-a": rng.standard_normal((7, 80)).astype(np.float32),
+            "b": rng.standard_normal((1, 3)).astype(np.float32),
+            "c": np.asfortranarray(rng.standard_normal((5, 4)).astype(np.float32)),  # not C-contiguous
+            "d": rng.standard_normal((4, 2)).astype(">f4")}  # big-endian input: stored little-endian
+    ref_ark, ref_scp = tmp_path / "ref.ark", tmp_path / "ref.scp"
+    with kaldiio.WriteHelper(f"ark,scp:{ref_ark},{ref_scp}") as w:
+        for k, m in mats.items():
+            w(k, np.asarray(m, dtype=np.float32))
+    with ArkWriter(tmp_path / "tmp.ark", ref_ark) as w:
+        for k, m in mats.items():
+            w.write(k, m)
+    assert (tmp_path / "tmp.ark").read_bytes() == ref_ark.read_bytes()
+    assert "".join(w.scp_lines) == ref_scp.read_text()
+    loaded = kaldiio.load_scp(str(ref_scp))
+    np.testing.assert_array_equal(loaded["d"], mats["d"])
+
+
+@pytest.mark.parametrize("key, mat", [("a b", np.zeros((2, 2), np.float32)), ("", np.zeros((2, 2), np.float32)),
+                                      ("k", np.zeros((2, 2), np.float64)), ("k", np.zeros(3, np.float32))])
+def test_ark_writer_rejects_what_it_cannot_write(tmp_path, key, mat):
+    with ArkWriter(tmp_path / "x.ark", tmp_path / "x.ark") as w, pytest.raises(ValueError):
+        w.write(key, mat)
