@@ -8,6 +8,8 @@ line and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import logging
 import os
 import random
@@ -31,6 +33,12 @@ class ArgumentParser(configargparse.ArgumentParser):
     YAML config keys are the underscore names; a key that names no option is an error that
     names the key and the file.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("config_file_parser_class", YAMLConfigFileParser)
+        super().__init__(*args, **kwargs)
+        # options whose YAML value is a mapping (a registry's ``<kind>_conf``; speechbert.registry)
+        self.mapping_options: set[str] = set()
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:  # type: ignore[override]
         extra = [a.replace("_", "-") for a in args
@@ -88,10 +96,30 @@ class ArgumentParser(configargparse.ArgumentParser):
                 if str(key) not in known:
                     raise ConfigError(f"config file {path}: unknown option {key!r} "
                                       f"(see --help for the options of {self.prog})")
-                if isinstance(value, dict):
+                if isinstance(value, dict) and str(key).replace("-", "_") not in self.mapping_options:
                     raise ConfigError(f"config file {path}: option {key!r} is a mapping; expected a number, "
                                       "string, boolean or list")
                 self._config_keys[str(key).replace("-", "_")] = str(path)
+
+
+class YAMLConfigFileParser(configargparse.YAMLConfigFileParser):
+    """configargparse's YAML reader, passing a nested mapping on as JSON text (not ``str(dict)``,
+    which loses ``None`` and the types of strings such as ``'1e-5'``)."""
+
+    def parse(self, stream: Any) -> "dict[str, Any]":
+        text = stream.read()
+        data = yaml.safe_load(text)
+        if not isinstance(data, dict):
+            return super().parse(io.StringIO(text))  # configargparse's own message for a non-mapping
+        result: dict[str, Any] = {}
+        for key, value in data.items():  # configargparse's conversions, plus mappings as JSON
+            if isinstance(value, dict):
+                result[key] = json.dumps(value)
+            elif isinstance(value, list):
+                result[key] = value
+            elif value is not None:
+                result[key] = str(value)
+        return result
 
 
 def _config_paths(argv: list[str]) -> list[str]:
@@ -135,7 +163,7 @@ def get_base_parser(description: str, prog: str | None = None) -> ArgumentParser
     parser = ArgumentParser(
         prog=prog or _caller_prog(),
         description=description,
-        config_file_parser_class=configargparse.YAMLConfigFileParser,
+        config_file_parser_class=YAMLConfigFileParser,
         formatter_class=configargparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--config", is_config_file=True, help="YAML file of option values (keys = option names)")
