@@ -126,6 +126,8 @@ CTX = ["test-0003-0000", "test-0003-0001", "test-0003-0002"]
 QIDS = ["q030000", "q030001", "q030002"]
 CTM = "exp/align/test/word.ctm"
 E2E = "exp/e2e/decode_test/predictions.jsonl"
+SPLIT = "exp/e2e/decode_test/split2"
+MERGE = ("merge_predictions", "--split_dir", SPLIT, "--nj", "2", "--out", "exp/e2e/decode_test/merged.jsonl")
 CASCADE = "exp/cascade/decode_test/predictions.jsonl"
 SNAP = ("exp/avg/snapshot.ep.1", "exp/avg/snapshot.ep.2")
 
@@ -674,6 +676,11 @@ CASES: list[Case] = [
          says=(f"{T}/utt2dur:5",)),
     Case("show_results-result-not-json", "malformed-line", SHOW, put("exp/e2e/decode_test/result.json", "{\n  oops\n"),
          says=("exp/e2e/decode_test/result.json:2: invalid JSON",)),
+    Case("merge_predictions-job-did-not-finish", "missing-file", MERGE,
+         put(f"{SPLIT}/predictions.1.jsonl", ""), says=(f"{SPLIT}/job.1.json", "decoding job 1 of 2 did not finish")),
+    Case("merge_predictions-record-not-json", "malformed-line", MERGE,
+         both(put(f"{SPLIT}/predictions.1.jsonl", ""), put(f"{SPLIT}/job.1.json", "{oops")),
+         says=(f"{SPLIT}/job.1.json", "unreadable job record")),
 
     # -- question-mismatch ----------------------------------------------------------------------
     Case("validate-empty-question", "question-mismatch", VALIDATE, set_field(Q, 1, "question", "  "),
@@ -961,7 +968,7 @@ CASES: list[Case] = [
          put("conf/ft.yaml", "max_epoch: 1\nbatch_size: 8\nnum_workers: 0\n"), says=("exp/ft/train.log",), stage=7, long=True,
          may_write=("exp/ft/*", "exp/ft/*/*")),
     Case("sqa.sh-stage8-missing-model", "missing-file", SQA + ("--stage", "8", "--stop_stage", "8"),
-         says=("exp/finetune/decode_test/decode.log",), stage=8, long=True,
+         says=("exp/finetune/decode_test/log/decode.1.log",), stage=8, long=True,
          may_write=("exp/finetune/*", "exp/finetune/*/*")),
     Case("sqa.sh-stage9-bad-questions", "question-mismatch",
          SQA + ("--stage", "9", "--stop_stage", "9", "--finetune_text_config", "conf/ftt.yaml"),
@@ -978,7 +985,7 @@ LOG_SAYS: dict[str, tuple[str, str]] = {
     "sqa.sh-stage5-missing-train-ctm": ("exp/je/train.log", "exp/align/test/word.ctm"),
     "sqa.sh-stage6-missing-init-encoder": ("exp/pt/train.log", "exp/joint_embed/model.avg.pt"),
     "sqa.sh-stage7-missing-init-model": ("exp/ft/train.log", "exp/pretrain/model.avg.pt"),
-    "sqa.sh-stage8-missing-model": ("exp/finetune/decode_test/decode.log", "exp/finetune"),
+    "sqa.sh-stage8-missing-model": ("exp/finetune/decode_test/log/decode.1.log", "exp/finetune"),
     "sqa.sh-stage9-bad-questions": ("exp/ftt/train.log", f"{Q}:2"),
     "sqa.sh-stage2-truncated-wav": ("dump/test/log/make_feats.1.log", f"({UTTS[3]}): truncated audio ({wav(UTTS[3])})"),
 }
