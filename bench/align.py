@@ -172,6 +172,18 @@ def measure(model_dir: Path, data: Path, dump: Path, repeats: int, bench: Bench,
     bench.target("word starts within 50 ms %", round(rep.starts.within(50), 2), ">=", 99)
 
 
+def aligner_dump(recipe: Path, model_dir: Path, test_set: str) -> Path:
+    """The recipe's dump of ``test_set`` in the features the aligner was trained on: the sibling of
+    its recorded ``train_dump`` (``dump/<feature config tag>/<set>``, doc/features.md)."""
+    import yaml
+
+    config = yaml.safe_load((model_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    train_dump = Path(config.get("train_dump") or f"dump/fbank/{test_set}")
+    if not train_dump.is_absolute():
+        train_dump = recipe / train_dump
+    return train_dump.parent / test_set
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--recipe_dir", default=str(MINI),
@@ -192,7 +204,8 @@ def main() -> int:
     if recipe is not None and not args.work_dir and (recipe / "exp" / "ctc_aligner" / "aligner.yaml").is_file():
         one_thread()
         print(f"aligner and test set of the finished recipe in {recipe}")
-        measure(recipe / "exp" / "ctc_aligner", recipe / "data" / args.test_set, recipe / "dump" / args.test_set,
+        measure(recipe / "exp" / "ctc_aligner", recipe / "data" / args.test_set,
+                aligner_dump(recipe, recipe / "exp" / "ctc_aligner", args.test_set),
                 args.repeats, bench, recipe / "exp" / "align" / args.test_set / "word.ctm")
         return bench.finish()
     tmp = None

@@ -133,6 +133,18 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, (dict, list)):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return str(value)
+    if origin is dict or tp is dict:
+        # a nested mapping (e.g. an architecture's arguments): YAML text from the command line
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value) if value.strip() else {}
+            except yaml.YAMLError:
+                raise ConfigError(f"{where}: expected a mapping, got {value!r}") from None
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
     if origin in (list, tuple, Sequence) or tp in (list, tuple):
         if isinstance(value, str):
             value = yaml.safe_load(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
@@ -186,9 +198,13 @@ class Registry:
 
     # lookup ---------------------------------------------------------------------------------
     def names(self) -> list[str]:
-        """The registered names, in registration order."""
+        """The registered names: the built-in modules' in their order, then the others, each module's
+        in registration order (the same whichever module a program happened to import first)."""
         self._load_builtins()
-        return list(self._components)
+        rank = {m: i for i, m in enumerate(self._builtin_modules)}
+        order = {name: k for k, name in enumerate(self._components)}
+        return sorted(self._components, key=lambda n: (rank.get(self._components[n].builder.__module__,
+                                                                 len(rank)), order[n]))
 
     def get(self, name: str) -> Component:
         """The component ``name``; ``ConfigError`` listing the known names if there is none."""
@@ -196,7 +212,7 @@ class Registry:
         try:
             return self._components[name]
         except KeyError:
-            raise ConfigError(f"unknown {self.kind} {name!r} (known: {', '.join(self._components) or 'none'})") \
+            raise ConfigError(f"unknown {self.kind} {name!r} (known: {', '.join(self.names()) or 'none'})") \
                 from None
 
     def option_names(self, name: str) -> list[str]:
@@ -220,7 +236,7 @@ class Registry:
             raise ConfigError(f"{self.kind}_conf: unknown option {unknown[0]!r} for {self.kind} {name!r} "
                               f"(its options: {', '.join(fields) or 'none'})")
         hints = _field_types(component.conf_class)
-        kwargs = {k: _coerce(v, hints.get(k, Any), f"{self.kind}_conf.{k} of {self.kind} {name!r}")
+        kwargs = {k: _coerce(v, hints.get(k, Any), f"{self.kind}_conf {k!r} of {self.kind} {name!r}")
                   for k, v in values.items()}
         try:
             return component.conf_class(**kwargs)
@@ -239,6 +255,8 @@ class Registry:
         def plain(v: Any) -> Any:
             if isinstance(v, (list, tuple)):
                 return [plain(x) for x in v]
+            if isinstance(v, Mapping):  # nested mappings too: yaml.safe_dump refuses tuples
+                return {k: plain(x) for k, x in v.items()}
             return v
         return {f.name: plain(getattr(conf, f.name)) for f in dataclasses.fields(conf)}
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compute raw fbank/MFCC features for a data dir into a dump dir, in --nj parallel jobs:
+# Compute raw features (a frontend: fbank, MFCC, SSL) for a data dir into a dump dir, in --nj parallel jobs:
 #   <dump>/feats.scp, feats.N.ark, utt2num_frames, feats_type, frame_shift, conf/<feats_config>
 # CMVN is not applied here (speechbert.bin.compute_cmvn + load-time normalization).
 set -euo pipefail
@@ -9,6 +9,7 @@ set -euo pipefail
 cmd=utils/run.pl              # job submitter, e.g. "utils/queue.pl --mem 2G"
 nj=4                          # number of parallel jobs
 feats_config=conf/fbank.yaml  # options for speechbert.bin.compute_feats (conf/fbank.yaml, conf/mfcc.yaml)
+ngpu=0                        # 1: each job extracts on one GPU (a neural frontend; --cmd "$cuda_cmd --gpu 1")
 skip_bad_utts=false           # true: skip (and count) unreadable/empty/too short utterances
 channel=                      # 0-based channel of multi-channel audio (empty: multi-channel is an error)
 python=python3                # interpreter with speechbert installed
@@ -22,6 +23,7 @@ Options:
   --cmd <run.pl|queue.pl <opts>>   # how to run jobs (default: ${cmd})
   --nj <n>                         # number of parallel jobs (default: ${nj})
   --feats_config <yaml>            # feature options (default: ${feats_config})
+  --ngpu <0|1>                     # 1: each job on one GPU (default: ${ngpu})
   --skip_bad_utts <true|false>     # skip bad utterances instead of failing (default: ${skip_bad_utts})
   --channel <k>                    # channel to keep from multi-channel audio (default: none)
   --python <python>                # Python interpreter (default: ${python})
@@ -41,6 +43,10 @@ dump=$2
 logdir=${3:-${dump}/log}
 
 require_files "${data}/wav.scp" "${feats_config}"
+if [ "${ngpu}" != 0 ] && [ "${ngpu}" != 1 ]; then
+    log "Error: --ngpu must be 0 or 1 (GPUs per job), got '${ngpu}'"
+    exit 1
+fi
 
 # Split by segment when there are segments (each job reads the recordings its segments need).
 if [ -f "${data}/segments" ]; then
@@ -73,6 +79,9 @@ fi
 extra=()
 if [ -n "${channel}" ]; then
     extra+=(--channel "${channel}")
+fi
+if [ "${ngpu}" -gt 0 ]; then
+    extra+=(--ngpu "${ngpu}")
 fi
 
 read -r -a cmd_words <<< "${cmd}"

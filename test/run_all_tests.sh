@@ -3,7 +3,8 @@
 #
 #   lane "checks":      the Chromium install (for the integration lane's browser check), shellcheck
 #                       + bats, pytest (with the short bad-input catalogue), the quick
-#                       reproducibility check, the short kill-anywhere test -- one after another
+#                       reproducibility check, the short conf/tuning variants run (SSL, units), the
+#                       short kill-anywhere test -- one after another
 #   lane "integration": the mini recipe end to end (test/integration/run_mini_recipe.sh), whose
 #                       training runs on one thread per process, ending with the headless-browser
 #                       check of its error-analysis page (it waits for the install if need be)
@@ -47,12 +48,13 @@ checks_lane() {
     run_suite shell bash test/shell/run_shell_tests.sh
     run_suite pytest bash test/run_pytest.sh
     run_suite repro-check-quick bash test/integration/repro_check.sh --quick
+    run_suite tuning-variants-short bash test/integration/tuning_variants.sh --size 0.05
     if [ -f test/kill/kill_anywhere.sh ]; then
         run_suite kill-test-short bash test/kill/kill_anywhere.sh --short
     fi
 }
 
-log "logs in ${logdir}; the checks lane (chromium install, shell, pytest, quick repro, short kill test) runs in the background"
+log "logs in ${logdir}; the checks lane (chromium install, shell, pytest, quick repro, short tuning variants, short kill test) runs in the background"
 # Job control puts the lane in its own process group, so a CI cancel or Ctrl-C stops all of it.
 set -m
 checks_lane > "${logdir}/checks.log" 2>&1 &

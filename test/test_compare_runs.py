@@ -50,9 +50,9 @@ def make_run(root: Path, *, weight: torch.Tensor | None = None, date: str = "202
     _write(d / "data/train/text", "utt1 hello world\n")
     _write(d / "db/squad/train-v1.1.json", '{"data": []}\n')
     # feats.scp names its archives by absolute path: the run dirs differ there.
-    _write(d / "dump/train/feats.scp", f"utt1 {d.absolute()}/dump/train/feats.1.ark:6\n")
-    _write(d / "dump/train/feats.1.ark", b"utt1 \x00BFM \x04\x01\x00\x00\x00")
-    _write(d / "dump/train/log/make_feats.1.log", f"# started at {root.name}\n")
+    _write(d / "dump/fbank/train/feats.scp", f"utt1 {d.absolute()}/dump/fbank/train/feats.1.ark:6\n")
+    _write(d / "dump/fbank/train/feats.1.ark", b"utt1 \x00BFM \x04\x01\x00\x00\x00")
+    _write(d / "dump/fbank/train/log/make_feats.1.log", f"# started at {root.name}\n")
     exp = d / "exp/ctc_aligner"
     exp.mkdir(parents=True, exist_ok=True)
     w = torch.arange(6, dtype=torch.float32).reshape(2, 3) if weight is None else weight
@@ -134,12 +134,12 @@ def test_missing_file(tmp_path, capsys):
 def test_bytes_and_config_differences(tmp_path, capsys):
     a = make_run(tmp_path / "a")
     b = make_run(tmp_path / "b")
-    _write(b / "dump/train/feats.1.ark", b"utt1 \x00BFM \x04\x02\x00\x00\x00")
+    _write(b / "dump/fbank/train/feats.1.ark", b"utt1 \x00BFM \x04\x02\x00\x00\x00")
     cfg = b / "exp/ctc_aligner/config.yaml"
     cfg.write_text(cfg.read_text().replace("lr: 0.001", "lr: 0.002"))
     code, lines = run(a, b, "--stages", "2-3", capsys=capsys)
     assert code == 1
-    assert lines == ["stage 2: DIFFERS first: dump/train/feats.1.ark (bytes at offset 11 (sizes 15 / 15))",
+    assert lines == ["stage 2: DIFFERS first: dump/fbank/train/feats.1.ark (bytes at offset 11 (sizes 15 / 15))",
                      "stage 3: DIFFERS first: exp/ctc_aligner/config.yaml (key lr: 0.001 != 0.002)"]
 
 

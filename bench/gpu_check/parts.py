@@ -204,7 +204,7 @@ def part_finetune(ctx: Context, deadline: float) -> tuple[str, list[str]]:
     out_dir = ctx.work / "exp" / "gpu_check_finetune"
     log = ctx.log("b_finetune")
     start = time.monotonic()
-    rc = run_logged([ctx.python, "-m", "speechbert.bin.finetune", *finetune_args(ctx, config, out_dir)],
+    rc = run_logged([ctx.python, "-m", "speechbert.bin.sqa_train", *finetune_args(ctx, config, out_dir)],
                     log, remaining(deadline), ctx.work)
     seconds = time.monotonic() - start
     if rc != 0:
@@ -263,15 +263,18 @@ def part_decode(ctx: Context, deadline: float) -> tuple[str, list[str]]:
     if missing:
         raise PartFailed(f"missing (stages 7-8 of the recipe have not run there): {', '.join(missing)}")
     inputs = staging.relative_inputs(ctx.recipe, model_dir / "inputs.yaml")
-    test_inputs = ["data/test", "dump/test", "exp/align/test/word.ctm"]
+    record = yaml.safe_load((model_dir / "inputs.yaml").read_text(encoding="utf-8")) or {}
+    # The test set's dump in the model's features: beside its training dump (dump/<tag>/<set>).
+    test_dump = str(Path(record.get("train_dump") or "dump/fbank/train").parent / "test")
+    test_inputs = ["data/test", test_dump, "exp/align/test/word.ctm"]
     staging.copy_into(ctx.recipe, ctx.work, [p for p in test_inputs + inputs if (ctx.recipe / p).exists()])
     for name in ("config.yaml", "inputs.yaml", "model.avg.pt"):
         staging.copy_into(ctx.recipe, ctx.work, [f"{FINETUNE_DIR}/{name}"])
-    cmvn = yaml.safe_load((model_dir / "inputs.yaml").read_text(encoding="utf-8")).get("cmvn")
+    cmvn = record.get("cmvn")
     out = ctx.out / "logs" / "gpu_predictions.jsonl"
     out.unlink(missing_ok=True)
     cmd = [ctx.python, "-m", "speechbert.bin.sqa_decode", "--model_dir", FINETUNE_DIR, "--data", "data/test",
-           "--dump", "dump/test", "--ctm", "exp/align/test/word.ctm", "--out", str(out),
+           "--dump", test_dump, "--ctm", "exp/align/test/word.ctm", "--out", str(out),
            "--ngpu", ctx.ngpu, "--batch_size", "64"] + (["--cmvn", str(cmvn)] if cmvn else [])
     log = ctx.log("c_decode")
     start = time.monotonic()
@@ -286,24 +289,71 @@ def part_decode(ctx: Context, deadline: float) -> tuple[str, list[str]]:
 # --------------------------------------------------------------------------- (d) SSL frontend
 
 
-def ssl_frontend_command(ctx: Context) -> list[str] | None:
-    """The command that extracts SSL features of the test set on the GPU, or None (none exists yet).
+#: the tiny randomly initialised SSL frontend of the mini recipe's tuning variants, and its maker
+SSL_CONFIG = REPO / "egs" / "mini_spoken_squad" / "sqa1" / "conf" / "tuning" / "ssl_tiny.yaml"
+MAKE_TINY_SSL = REPO / "egs" / "mini_spoken_squad" / "sqa1" / "local" / "make_tiny_ssl.py"
+#: bf16 autocast against float32: the mean absolute difference, relative to the mean magnitude
+SSL_REL_TOL = 0.05
 
-    To fill in when ``speechbert`` gets an SSL frontend: return its extraction tool's command
-    (run in ``ctx.work`` after copying ``data/test``) and let :func:`part_ssl_frontend` compare
-    its output with the CPU extraction.
-    """
-    return None
+
+def _ssl_audio(data: Path, seconds: tuple[float, ...] = (1.0, 2.5, 4.0, 7.5)) -> None:
+    """A data dir of a few seeded noisy chirps (16 kHz): audio of several lengths, no corpus needed."""
+    import numpy as np
+    import soundfile
+
+    data.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    lines = []
+    for k, secs in enumerate(seconds):
+        t = np.arange(int(secs * 16000)) / 16000
+        x = 0.3 * np.sin(2 * np.pi * (200 + 300 * t) * t) + 0.02 * rng.standard_normal(len(t))
+        wav = data / f"u{k}.wav"
+        soundfile.write(wav, x.astype("float32"), 16000, subtype="PCM_16")
+        lines.append(f"u{k} {wav}\n")
+    (data / "wav.scp").write_text("".join(lines), encoding="utf-8")
 
 
 def part_ssl_frontend(ctx: Context, deadline: float) -> tuple[str, list[str]]:
-    cmd = ssl_frontend_command(ctx)
-    if cmd is None:
-        raise PartSkipped("skipped: no SSL frontend")
-    rc = run_logged(cmd, ctx.log("d_ssl_frontend"), remaining(deadline), ctx.work)
-    if rc != 0:
-        raise PartFailed(f"SSL extraction exited with {rc}")
-    return "SSL extraction ran", []
+    """The recipe's SSL extraction (steps/make_feats.sh --ngpu 1, a tiny random model) vs the CPU's."""
+    import kaldiio
+    import numpy as np
+
+    work = ctx.work / "ssl_check"
+    (work / "conf").mkdir(parents=True, exist_ok=True)
+    for name in ("steps", "utils"):
+        if not (work / name).exists():
+            os.symlink(REPO / name, work / name)
+    conf = work / "conf" / SSL_CONFIG.name
+    conf.write_text(SSL_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    _ssl_audio(work / "data")
+    log = ctx.log("d_ssl_frontend")
+    make = [ctx.python, str(MAKE_TINY_SSL), "--config", f"conf/{conf.name}"]
+    if run_logged(make, log, remaining(deadline), work) != 0:
+        raise PartFailed(f"local/make_tiny_ssl.py failed (see {log.name})")
+    dumps, seconds = {}, {}
+    for label, ngpu in (("gpu", ctx.ngpu), ("cpu", "0")):
+        start = time.monotonic()
+        cmd = ["bash", "steps/make_feats.sh", "--cmd", "utils/run.pl", "--nj", "1", "--ngpu", ngpu,
+               "--python", ctx.python, "--feats_config", f"conf/{conf.name}", "data", f"dump_{label}"]
+        if run_logged(cmd, log, remaining(deadline), work) != 0:
+            raise PartFailed(f"steps/make_feats.sh --ngpu {ngpu} failed (see {log.name} and "
+                             f"ssl_check/dump_{label}/log/make_feats.1.log in the work dir)")
+        seconds[label] = time.monotonic() - start
+        dumps[label] = dict(kaldiio.load_scp(str(work / f"dump_{label}" / "feats.scp")).items())
+    details, worst = [], 0.0
+    for utt, cpu in dumps["cpu"].items():
+        gpu = dumps["gpu"].get(utt)
+        if gpu is None or gpu.shape != cpu.shape:
+            raise PartFailed(f"{utt}: GPU features {None if gpu is None else gpu.shape}, CPU {cpu.shape}")
+        rel = float(np.abs(gpu - cpu).mean() / max(float(np.abs(cpu).mean()), 1e-12))
+        worst = max(worst, rel)
+        details.append(f"- {utt}: {cpu.shape[0]} frames x {cpu.shape[1]}, mean |GPU - CPU| / mean |CPU| = {rel:.2e}")
+    feats_type = (work / "dump_gpu" / "feats_type").read_text(encoding="utf-8").strip()
+    summary = (f"{len(dumps['cpu'])} utterances, {feats_type}: relative difference {worst:.2e} (tolerance "
+               f"{SSL_REL_TOL:g}); make_feats {seconds['gpu']:.0f} s (--ngpu {ctx.ngpu}), {seconds['cpu']:.0f} s (CPU)")
+    if worst > SSL_REL_TOL:
+        raise PartFailed(summary, details)
+    return summary, details
 
 
 # --------------------------------------------------------------------------- (e) DDP
@@ -326,7 +376,7 @@ def part_ddp(ctx: Context, deadline: float) -> tuple[str, list[str]]:
     out_dir = ctx.work / "exp" / "gpu_check_ddp"
     log = ctx.log("e_ddp")
     cmd = [ctx.python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "speechbert.bin.finetune", *finetune_args(ctx, config, out_dir)]
+           "-m", "speechbert.bin.sqa_train", *finetune_args(ctx, config, out_dir)]
     start = time.monotonic()
     rc = run_logged(cmd, log, remaining(deadline), ctx.work, env={"OMP_NUM_THREADS": "1"})
     seconds = time.monotonic() - start
@@ -343,7 +393,7 @@ PARTS: list[tuple[str, str, Callable[[Context, float], tuple[str, list[str]]], f
     ("a", "train step, ours vs transformers.BertModel sdpa (GPU: bf16, BERT-base, seq 384)", part_train_step, 150, 120),
     ("b", "fine-tuning, one epoch, --ngpu 1, bf16", part_finetune, 110, 120),
     ("c", "GPU decoding of the test set vs the CPU predictions", part_decode, 60, 90),
-    ("d", "SSL frontend extraction", part_ssl_frontend, 30, 60),
+    ("d", "SSL frontend extraction, steps/make_feats.sh --ngpu 1 vs CPU (tiny model)", part_ssl_frontend, 60, 90),
     ("e", "DDP fine-tuning, torchrun --nproc_per_node 2", part_ddp, 110, 120),
 ]
 

@@ -1,1 +1,2 @@
-"""Waveform loading (wav.scp, pipes, segments), Kaldi-compatible features and global CMVN."""
+"""Waveform loading (wav.scp, pipes, segments), feature frontends (Kaldi fbank/MFCC, SSL models;
+``speechbert.audio.frontends``) and global CMVN."""

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from speechbert.audio.features import FeatureExtractor
+from speechbert.audio.frontends.base import Frontend
 from speechbert.audio.wav_io import WavSource
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_path
@@ -34,10 +34,13 @@ class ExtractSummary:
     skipped: list[str] = field(default_factory=list)
 
 
-def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str | Path,
+def extract_to_ark(source: WavSource, extractor: Frontend, out_ark: str | Path,
                    out_scp: str | Path, out_utt2num_frames: str | Path | None = None, *,
                    skip_bad_utts: bool = False, chunk_seconds: float = 60.0) -> ExtractSummary:
     """Compute features for every utterance of ``source`` and write them (Kaldi binary ark).
+
+    ``extractor`` is a :class:`Frontend` (or anything with its ``sample_rate``, ``check_audio``,
+    ``extract`` and ``check_features``, such as the older ``FeatureExtractor``).
 
     Utterances are decoded, computed and written in chunks of at most ``chunk_seconds`` of
     audio (a longer utterance is a chunk of its own); the archive keeps ``source`` order.
@@ -85,10 +88,10 @@ def extract_to_ark(source: WavSource, extractor: FeatureExtractor, out_ark: str 
     return summary
 
 
-def _chunks(source: WavSource, extractor: FeatureExtractor, summary: ExtractSummary,
+def _chunks(source: WavSource, extractor: Frontend, summary: ExtractSummary,
             skip_bad_utts: bool, chunk_seconds: float) -> Iterator[list[tuple[str, np.ndarray]]]:
     """Readable utterances of ``source`` in chunks of at most ``chunk_seconds`` of audio."""
-    budget = max(1, int(chunk_seconds * extractor.config.sample_rate))
+    budget = max(1, int(chunk_seconds * extractor.sample_rate))
     chunk: list[tuple[str, np.ndarray]] = []
     size = 0
     for utt in source.keys():

@@ -20,6 +20,8 @@ import torch
 
 from speechbert.errors import ConfigError, DataError
 
+# The kinds this Kaldi-compatible extractor computes. Which frontends exist (and the names YAML
+# configs use) is speechbert.audio.frontends.FRONTENDS; this class is the fbank/mfcc one's core.
 FEATS_TYPES = ("fbank", "mfcc")
 WINDOW_TYPES = ("povey", "hamming", "hanning", "rectangular", "blackman")
 INT16_SCALE = 32768.0
@@ -167,6 +169,11 @@ class FeatureExtractor:
 
     def __init__(self, config: FeatureConfig) -> None:
         self.config = config
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate the samples must have (what ``extract_to_ark`` reads from any frontend)."""
+        return self.config.sample_rate
 
     def __call__(self, samples: np.ndarray, utt: str = "") -> np.ndarray:
         """Compute and check the features of one utterance.

@@ -132,8 +132,9 @@ def answer(args: argparse.Namespace) -> int:
     model, margs = load_qa_model(args.model_dir, args.model_file, device, modality="audio")
     pipeline = InputPipeline.from_exp(args.model_dir)
     aligner = load_aligner(args.aligner_dir) if args.aligner_dir else None
-    feats_config, where = find_feature_config(args.model_dir, margs, args.feats_config, aligner, pipeline)
-    logging.info("features: %s (from %s)", feats_config.feats_type_line, where)
+    frontend, where = find_feature_config(args.model_dir, margs, args.feats_config, aligner, pipeline,
+                                          device=device)
+    logging.info("features: %s (from %s)", frontend.feats_type_line, where)
     try:
         cmvn_path = pipeline.cmvn_path(args.cmvn)
     except ConfigError:
@@ -152,7 +153,7 @@ def answer(args: argparse.Namespace) -> int:
         cmvn = aligner.cmvn
     else:
         cmvn = None
-    setup = AnswerSetup(model, margs, pipeline, aligner, feats_config, cmvn, device)
+    setup = AnswerSetup(model, margs, pipeline, aligner, frontend, cmvn, device)
     setup.check()
     opts = DecodeOptions(nbest=max(1, args.nbest), max_answer_len=args.max_answer_len)
     result = answer_recording(setup, recs, args.question, opts=opts, max_chunk_seconds=args.max_chunk_seconds,

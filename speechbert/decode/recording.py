@@ -19,17 +19,16 @@ import argparse
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import soundfile
 import torch
-import yaml
 
 from speechbert.align.aligner import Aligner
 from speechbert.asr.ctc import recognize
 from speechbert.audio.cmvn import GlobalCMVN
-from speechbert.audio.features import FeatureConfig, FeatureExtractor
+from speechbert.audio.frontends import Frontend, frontend_from_dict, frontend_from_type_line, frontend_from_yaml
 from speechbert.audio.wav_io import resample, wav_truncation
 from speechbert.decode.span_qa import DecodeOptions, decode_questions
 from speechbert.tasks.input_pipeline import InputPipeline
@@ -123,56 +122,26 @@ def resolve_recorded_path(value: str | None, model_dir: str | Path) -> Path | No
     return None
 
 
-def feature_config_from_yaml(path: str | Path) -> FeatureConfig:
-    """The :class:`FeatureConfig` of a ``compute_feats`` YAML config (other keys ignored)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path}: cannot read the feature config ({e})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of feature options")
-    return feature_config_from_dict(data)
-
-
-def feature_config_from_dict(data: Mapping) -> FeatureConfig:
-    """The :class:`FeatureConfig` of a mapping of ``compute_feats`` options (other keys ignored)."""
-    names = set(FeatureConfig.option_names())
-    return FeatureConfig(**{k: v for k, v in data.items() if k in names})
-
-
-def feature_config_from_type(line: str, frame_shift: float) -> FeatureConfig:
-    """A :class:`FeatureConfig` from a ``feats_type`` line (``fbank 80``, ``mfcc 39``) and the frame
-    shift (seconds), the other options at the values of ``conf/fbank.yaml`` / ``conf/mfcc.yaml``."""
-    parts = line.split()
-    try:
-        kind, dim = parts[0], int(parts[1])
-    except (IndexError, ValueError):
-        raise ConfigError(f"cannot parse feats_type {line!r} (expected e.g. 'fbank 80')") from None
-    shift_ms = round(frame_shift * 1000.0, 6)
-    if kind == "fbank":
-        return FeatureConfig(feats_type="fbank", num_mel_bins=dim, frame_shift=shift_ms)
-    if kind == "mfcc":
-        deltas = dim % 3 == 0 and dim // 3 <= 23
-        return FeatureConfig(feats_type="mfcc", num_mel_bins=23, num_ceps=dim // 3 if deltas else dim,
-                             use_deltas=deltas, frame_shift=shift_ms)
-    raise ConfigError(f"unknown feature type in feats_type {line!r}")
-
-
 def find_feature_config(model_dir: str | Path, margs: argparse.Namespace, explicit: str | None = None,
-                        aligner: Aligner | None = None,
-                        pipeline: InputPipeline | None = None) -> tuple[FeatureConfig, str]:
-    """The feature configuration the model was trained with, and where it was found.
+                        aligner: Aligner | None = None, pipeline: InputPipeline | None = None,
+                        device: Any = "cpu") -> tuple[Frontend, str]:
+    """The feature frontend the model was trained with, and where it was found.
 
     Order: ``explicit`` (``--feats_config``); the copy in the experiment's input record
     (``pipeline``); the YAML config ``steps/make_feats.sh`` copies to
     ``<train_dump>/conf/``; ``<train_dump>/feats_type`` + ``frame_shift``; the aligner's
     ``feats_type``. The last two assume the toolkit's default options for everything but the
-    type and dimension (logged).
+    type and dimension (logged), and only work for fbank/MFCC. A config may be in the
+    ``frontend: ... frontend_conf: ...`` form or the older flat one; a relative SSL checkpoint
+    path in it is looked up from the working directory, then from the recipe directory. The
+    frontend runs on ``device``.
     """
+    base_dir = Path(model_dir).resolve().parent.parent  # the recipe directory of exp/<name>
     if explicit:
-        return feature_config_from_yaml(explicit), explicit
+        return frontend_from_yaml(explicit, device=device, base_dir=base_dir), explicit
     if pipeline is not None and pipeline.settings.feats_config:
-        return feature_config_from_dict(pipeline.settings.feats_config), pipeline.source
+        return frontend_from_dict(pipeline.settings.feats_config, pipeline.source, device=device,
+                                  base_dir=base_dir), pipeline.source
     dump = resolve_recorded_path(getattr(margs, "train_dump", None), model_dir)
     if dump is not None:
         from speechbert.io.dump_dir import read_dump_facts
@@ -180,18 +149,18 @@ def find_feature_config(model_dir: str | Path, margs: argparse.Namespace, explic
         facts = read_dump_facts(dump)
         if facts["feats_config_file"]:
             conf = dump / "conf" / facts["feats_config_file"]
-            return feature_config_from_yaml(conf), str(conf)
+            return frontend_from_yaml(conf, device=device, base_dir=base_dir), str(conf)
         if facts["feats_type"]:
-            cfg = feature_config_from_type(facts["feats_type"], facts["frame_shift"] or 0.01)
+            frontend = frontend_from_type_line(facts["feats_type"], facts["frame_shift"] or 0.01)
             logger.warning("%s has no feature config copy: assuming the default %s options (%s); pass "
-                           "--feats_config if the training features used others", dump / "conf", cfg.feats_type,
+                           "--feats_config if the training features used others", dump / "conf", frontend.name,
                            facts["feats_type"])
-            return cfg, str(dump / "feats_type")
+            return frontend, str(dump / "feats_type")
     if aligner is not None and aligner.feats_type:
-        cfg = feature_config_from_type(aligner.feats_type, aligner.frame_shift)
+        frontend = frontend_from_type_line(aligner.feats_type, aligner.frame_shift)
         logger.warning("using the aligner's feature type %r with default options; pass --feats_config to be sure",
                        aligner.feats_type)
-        return cfg, "aligner.yaml"
+        return frontend, "aligner.yaml"
     raise ConfigError(f"cannot tell which features {model_dir} was trained on (its train_dump "
                       f"{getattr(margs, 'train_dump', None)!r} is not here): pass --feats_config conf/fbank.yaml")
 
@@ -305,39 +274,40 @@ class AnswerSetup:
     margs: argparse.Namespace
     pipeline: InputPipeline
     aligner: Aligner | None
-    feats_config: FeatureConfig
+    frontend: Frontend  # the training features' frontend (find_feature_config)
     cmvn: GlobalCMVN | None
     device: torch.device = torch.device("cpu")
 
     def check(self) -> None:
         """Raise ConfigError when the features, the aligner and the model do not fit together."""
-        dim = self.feats_config.dim
+        dim = self.frontend.dim
+        shift = self.frontend.frame_shift
         s = self.pipeline.settings
         if s.feat_dim is not None and int(s.feat_dim) != dim:
             raise ConfigError(f"the feature config gives {dim}-dim features but the model was trained on "
                               f"{s.feat_dim}-dim ones ({self.pipeline.source}): pass the training --feats_config")
-        if s.frame_shift is not None and abs(s.frame_shift - self.feats_config.frame_shift_seconds) > 1e-9:
-            raise ConfigError(f"the feature config has a {self.feats_config.frame_shift_seconds} s frame shift, the "
+        if s.frame_shift is not None and abs(s.frame_shift - shift) > 1e-9:
+            raise ConfigError(f"the feature config has a {shift} s frame shift, the "
                               f"model was trained on {s.frame_shift} s ({self.pipeline.source})")
         if self.aligner is not None:
             if self.aligner.model.config.input_dim != dim:
                 raise ConfigError(f"the aligner reads {self.aligner.model.config.input_dim}-dim features, the "
                                   f"feature config gives {dim}: use the aligner trained on these features")
-            if abs(self.aligner.frame_shift - self.feats_config.frame_shift_seconds) > 1e-6:
+            if abs(self.aligner.frame_shift - shift) > 1e-6:
                 raise ConfigError(f"the aligner expects a {self.aligner.frame_shift} s frame shift, the features "
-                                  f"have {self.feats_config.frame_shift_seconds} s")
+                                  f"have {shift} s")
         if self.cmvn is not None and self.cmvn.dim != dim:
             raise ConfigError(f"the CMVN stats are {self.cmvn.dim}-dim, the features {dim}-dim")
 
 
 def recording_features(setup: AnswerSetup, rec: Recording) -> tuple[np.ndarray, np.ndarray]:
     """The samples at the feature rate (resampled if needed, noted) and their raw features."""
-    cfg = setup.feats_config
+    rate = setup.frontend.sample_rate
     samples = rec.samples
-    if rec.sample_rate != cfg.sample_rate:
-        samples = resample(samples, rec.sample_rate, cfg.sample_rate)
-        rec.notes.append(f"resampled {rec.sample_rate} Hz to {cfg.sample_rate} Hz")
-    return samples, FeatureExtractor(cfg)(samples, rec.path)
+    if rec.sample_rate != rate:
+        samples = resample(samples, rec.sample_rate, rate)
+        rec.notes.append(f"resampled {rec.sample_rate} Hz to {rate} Hz")
+    return samples, setup.frontend(samples, rec.path)
 
 
 def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], question: str, *,
@@ -362,8 +332,8 @@ def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], 
         raise ConfigError("no recording to answer from")
     if ctm is None and setup.aligner is None:
         raise ConfigError("no aligner to recognise the words (give an aligner or a CTM)")
-    cfg = setup.feats_config
-    shift = cfg.frame_shift_seconds
+    frontend = setup.frontend
+    shift = frontend.frame_shift
     audio = [recording_features(setup, rec) for rec in recs]
     feats = [f for _, f in audio]
     notes = [n for rec in recs for n in rec.notes]
@@ -380,7 +350,7 @@ def answer_recording(setup: AnswerSetup, recs: Recording | Sequence[Recording], 
         source = "ctm"
     elif len(recs) == 1:
         rec = recs[0]
-        energy = frame_energy(audio[0][0], cfg.shift_samples, len(feats[0]))
+        energy = frame_energy(audio[0][0], frontend.shift_samples, len(feats[0]))
         chunks = chunk_bounds(energy, max(2, int(round(max_chunk_seconds / shift))))
         if len(chunks) > 1:
             notes.append(f"split into {len(chunks)} chunks of at most {max_chunk_seconds:g} s at quiet frames")

@@ -1,9 +1,12 @@
 """The facts a feature dump directory (``dump/<set>``, made by stage 2) states about itself.
 
 A dump dir holds ``feats.scp`` and its archives, and the files that say what they are:
-``feats_type`` (``fbank 80``), ``frame_shift`` (seconds) and ``conf/<config>.yaml``, the copy of
-the feature config they were made with. Every reader of those facts (the input pipeline, the
-aligner's feature check, decoding from a dump) goes through this module.
+``feats_type`` (``<frontend> <dim>``: ``fbank 80``, ``mfcc 39``, ``ssl 768``), ``frame_shift``
+(seconds) and ``conf/<config>.yaml``, the copy of the feature config they were made with
+(``frontend: <name>`` + ``frontend_conf: {...}``, or the older flat ``feats_type: fbank`` form;
+``speechbert.audio.frontends.frontend_from_dict`` reads both). Every reader of those facts (the
+input pipeline, the aligner's feature check, decoding from a dump) goes through this module, and
+so does the one writer of ``feats_type`` and ``frame_shift``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,18 @@ from typing import Any
 import yaml
 
 from speechbert.errors import DataError
+from speechbert.io.atomic import atomic_open
+
+
+def write_feature_info(dump_dir: str | Path, feats_type_line: str, frame_shift: float) -> None:
+    """Write ``<dump>/feats_type`` (``fbank 80``) and ``<dump>/frame_shift`` (seconds, ``%g``)."""
+    parts = feats_type_line.split()
+    if len(parts) != 2 or not parts[1].isdigit():
+        raise ValueError(f"a feats_type line is '<frontend> <dim>', got {feats_type_line!r}")
+    with atomic_open(Path(dump_dir) / "feats_type") as f:
+        f.write(feats_type_line + "\n")
+    with atomic_open(Path(dump_dir) / "frame_shift") as f:
+        f.write(f"{frame_shift:g}\n")
 
 
 def read_frame_shift(dump_dir: str | Path, default: float = 0.01) -> float:
@@ -38,7 +53,7 @@ def read_dump_facts(dump_dir: str | Path) -> dict[str, Any]:
     """``feats_type``, ``feat_dim``, ``frame_shift``, ``feats_config`` and ``feats_config_file``.
 
     Missing files give ``None`` for their fact (older dumps); the dimension comes from the
-    ``feats_type`` line (``fbank 80``) when it has one; ``feats_config`` is the parsed copy of
+    ``feats_type`` line (``fbank 80``; 1 for ``units K``) when it has one; ``feats_config`` is the parsed copy of
     the feature config when the dump holds exactly one.
     """
     dump = Path(dump_dir)
@@ -48,7 +63,8 @@ def read_dump_facts(dump_dir: str | Path) -> dict[str, Any]:
     if feats_type:
         parts = feats_type.split()
         if len(parts) >= 2 and parts[1].isdigit():
-            feat_dim = int(parts[1])
+            # "units K": K is the number of units; each frame is one id, a 1-dim matrix
+            feat_dim = 1 if parts[0] == "units" else int(parts[1])
     shift = read_frame_shift(dump, default=0.0) if (dump / "frame_shift").is_file() else None
     config = None
     confs = sorted((dump / "conf").glob("*.yaml")) if (dump / "conf").is_dir() else []

@@ -1,6 +1,8 @@
-"""Audio word encoder: an RNN sequence-to-sequence autoencoder over one spoken word's frames.
+"""Audio word encoder ``rnn`` (the default): an RNN sequence-to-sequence autoencoder over one spoken word's frames.
 
-Public API::
+In YAML: ``awe: rnn`` with ``awe_conf:`` keys of :class:`RNNEncoderConf` (``hidden_size``,
+``num_layers``, ``bidirectional``, ``rnn_type``, ``decoder_hidden_size``, ``decoder_layers``,
+``decoder_input_size``, ``dropout``). Public API::
 
     cfg = AudioWordEncoderConfig(input_dim=39, output_size=384)      # output_size = BERT hidden
     enc = AudioWordEncoder(cfg)
@@ -30,14 +32,22 @@ batch at once (faster than packing) and the outputs past each length are zeroed.
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from speechbert.errors import ConfigError
+from speechbert.nets.abs_audio_word_encoder import (AUDIO_WORD_ENCODERS, AbsAudioWordEncoder, AudioWordOutput,
+                                                    check_segments, length_mask)
+
+__all__ = ["AudioWordEncoder", "AudioWordEncoderConfig", "AudioWordOutput", "RNNEncoderConf", "length_mask",
+           "masked_reconstruction_loss"]
 
 _RNN_TYPES = {"gru": nn.GRU, "lstm": nn.LSTM}
+#: parameters of the reconstruction decoder that pre-training and fine-tuning freeze. ``condition``
+#: (decoder-only too) is left out on purpose: models trained before the encoder registry kept it
+#: trainable, and freezing it would change the optimizer's parameter list of their checkpoints.
+_PRETRAINING_ONLY_PREFIXES = ("init_state.", "decoder.", "out.")
 
 
 @dataclasses.dataclass
@@ -66,14 +76,30 @@ class AudioWordEncoderConfig:
             raise ConfigError(f"AudioWordEncoderConfig.dropout must be in [0, 1), got {self.dropout}")
 
 
-class AudioWordOutput(NamedTuple):
-    vectors: torch.Tensor          # B x output_size
-    reconstruction: torch.Tensor   # B x T x D
+@dataclasses.dataclass(frozen=True)
+class RNNEncoderConf:
+    """``awe_conf`` of ``awe: rnn``: the sizes of :class:`AudioWordEncoder` (its input and output
+    sizes come from the features and the BERT)."""
+
+    hidden_size: int = 256
+    num_layers: int = 1
+    bidirectional: bool = True
+    rnn_type: str = "gru"
+    decoder_hidden_size: int = 256
+    decoder_layers: int = 1
+    decoder_input_size: int = 64
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        # The module's config checks the values; building one here names the bad key early.
+        AudioWordEncoderConfig(**dataclasses.asdict(self))
 
 
-def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """B x max_len bool, True at the valid frames."""
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+@AUDIO_WORD_ENCODERS.register("rnn", RNNEncoderConf)
+def build_rnn_encoder(conf: RNNEncoderConf, *, input_dim: int, output_size: int) -> "AudioWordEncoder":
+    """RNN autoencoder (the paper's): last states -> linear; a decoder rebuilds the frames."""
+    return AudioWordEncoder(AudioWordEncoderConfig(input_dim=int(input_dim), output_size=int(output_size),
+                                                   **dataclasses.asdict(conf)))
 
 
 def masked_reconstruction_loss(reconstruction: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor,
@@ -87,12 +113,14 @@ def masked_reconstruction_loss(reconstruction: torch.Tensor, target: torch.Tenso
     return per.sum() / (mask.sum() * target.shape[-1]).clamp_min(1.0)
 
 
-class AudioWordEncoder(nn.Module):
+class AudioWordEncoder(AbsAudioWordEncoder):
     """RNN autoencoder: word segment frames → one vector (+ the frames rebuilt from it)."""
 
     def __init__(self, config: AudioWordEncoderConfig) -> None:
         super().__init__()
         self.config = config
+        self.input_dim = config.input_dim
+        self.output_size = config.output_size
         rnn = _RNN_TYPES[config.rnn_type]
         dirs = 2 if config.bidirectional else 1
         # One single-direction RNN per layer and direction, run over the padded batch (see encode).
@@ -107,15 +135,15 @@ class AudioWordEncoder(nn.Module):
                            batch_first=True, dropout=config.dropout if config.decoder_layers > 1 else 0.0)
         self.out = nn.Linear(config.decoder_hidden_size, config.input_dim)
 
+    @property
+    def has_decoder(self) -> bool:
+        return True
+
+    def pretraining_only_parameters(self) -> list[str]:
+        return [n for n, _ in self.named_parameters() if n.startswith(_PRETRAINING_ONLY_PREFIXES)]
+
     def _check(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if feats.dim() != 3 or feats.shape[-1] != self.config.input_dim:
-            raise ValueError(f"feats must be B x T x {self.config.input_dim}, got {tuple(feats.shape)}")
-        lengths = torch.as_tensor(lengths, dtype=torch.long)
-        if lengths.shape != (feats.shape[0],):
-            raise ValueError(f"lengths must have shape ({feats.shape[0]},), got {tuple(lengths.shape)}")
-        if feats.shape[0] and (int(lengths.min()) < 1 or int(lengths.max()) > feats.shape[1]):
-            raise ValueError(f"lengths must be in [1, {feats.shape[1]}], got {lengths.tolist()}")
-        return lengths
+        return check_segments(feats, lengths, self.config.input_dim)
 
     def encode(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """B x T x D frames (+ B lengths) → B x output_size word vectors."""

@@ -9,11 +9,15 @@ vocabulary (… x vocab_size); gather the masked positions before calling it to 
 ``head(hidden, mask=None)`` → ``(start_logits, end_logits)``, each B x T; positions where
 ``mask`` is False get the dtype's most negative value, so they never win a softmax/argmax.
 ``head.load_hf_state_dict(state)`` takes HF ``qa_outputs.*`` weights.
+
+``AbsSpanHead``: the interface of every span head (``span_head: <name>`` in YAML, registered in
+:mod:`speechbert.nets.span_heads`): ``forward(hidden, mask=None) -> (start, end)`` and
+``accepts_hf_qa_outputs`` (whether a checkpoint's ``qa_outputs.*`` fit it).
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import ClassVar, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
@@ -90,8 +94,34 @@ class MLMHead(nn.Module):
         self.loaded_from_checkpoint = True
 
 
-class SpanHead(nn.Module):
-    """Start/end logits for span extraction."""
+def mask_span_logits(start: torch.Tensor, end: torch.Tensor,
+                     mask: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Start/end logits with the dtype's most negative value where ``mask`` is False."""
+    if mask is None:
+        return start, end
+    fill = torch.finfo(start.dtype).min
+    return start.masked_fill(~mask.bool(), fill), end.masked_fill(~mask.bool(), fill)
+
+
+class AbsSpanHead(nn.Module):
+    """A span head: hidden states (B x T x H) -> start and end logits (B x T each), masked."""
+
+    #: whether :meth:`load_hf_state_dict` takes a Hugging Face QA checkpoint's ``qa_outputs.*``
+    accepts_hf_qa_outputs: ClassVar[bool] = False
+
+    def forward(self, hidden: torch.Tensor,
+                mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover
+        raise NotImplementedError
+
+    def load_hf_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Load HF ``qa_outputs.*`` weights (only heads with ``accepts_hf_qa_outputs``)."""
+        raise ConfigError(f"{type(self).__name__} cannot take a checkpoint's qa_outputs weights")
+
+
+class SpanHead(AbsSpanHead):
+    """Start/end logits for span extraction (``span_head: linear``)."""
+
+    accepts_hf_qa_outputs = True
 
     def __init__(self, hidden_size: int, initializer_range: float = 0.02) -> None:
         super().__init__()
@@ -101,12 +131,7 @@ class SpanHead(nn.Module):
 
     def forward(self, hidden: torch.Tensor, mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.proj(hidden)
-        start, end = logits[..., 0], logits[..., 1]
-        if mask is not None:
-            fill = torch.finfo(logits.dtype).min
-            start = start.masked_fill(~mask.bool(), fill)
-            end = end.masked_fill(~mask.bool(), fill)
-        return start, end
+        return mask_span_logits(logits[..., 0], logits[..., 1], mask)
 
     def load_hf_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
         """Load HF ``qa_outputs.{weight,bias}``."""

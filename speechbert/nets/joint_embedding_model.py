@@ -1,5 +1,7 @@
 """The phonetic-semantic joint-embedding model of stage 5: an audio word encoder pulled towards the
-frozen BERT word-embedding table, with its reconstruction and distance losses."""
+frozen BERT word-embedding table, with its distance loss and -- when the encoder has a
+reconstruction decoder (:attr:`~speechbert.nets.abs_audio_word_encoder.AbsAudioWordEncoder.has_decoder`)
+-- its reconstruction loss."""
 
 from __future__ import annotations
 
@@ -57,6 +59,10 @@ class JointEmbeddingModel(nn.Module):
             raise ConfigError(f"--target_pieces {target_pieces!r}: expected one of {TARGET_PIECES}")
         if distance not in DISTANCES:
             raise ConfigError(f"--distance {distance!r}: expected one of {DISTANCES}")
+        self.has_reconstruction = bool(getattr(audio_encoder, "has_decoder", True))
+        if reconstruction_weight and not self.has_reconstruction:
+            raise ConfigError(f"--reconstruction_weight {reconstruction_weight}: the audio word encoder "
+                              f"{type(audio_encoder).__name__} has no reconstruction decoder (use 0)")
         self.audio_encoder = audio_encoder
         # Frozen and not saved: the text BERT's table is the fixed target space.
         self.register_buffer("embedding_table", embedding_table.detach().clone().float(), persistent=False)
@@ -72,11 +78,18 @@ class JointEmbeddingModel(nn.Module):
     def forward(self, feats: torch.Tensor, feat_lens: torch.Tensor, pieces: torch.Tensor,
                 piece_mask: torch.Tensor) -> tuple[torch.Tensor, dict, int]:
         out = self.audio_encoder(feats, feat_lens)
-        rec = masked_reconstruction_loss(out.reconstruction, feats, feat_lens, kind=self.reconstruction_loss)
+        rec = None
+        if self.has_reconstruction:
+            rec = masked_reconstruction_loss(out.reconstruction, feats, feat_lens, kind=self.reconstruction_loss)
         target = self.targets(pieces, piece_mask)
         dist = row_distance(out.vectors.float(), target, self.distance).mean()
-        loss = self.reconstruction_weight * rec + self.semantic_weight * dist
+        if rec is not None:
+            loss = self.reconstruction_weight * rec + self.semantic_weight * dist
+        else:
+            loss = self.semantic_weight * dist
         with torch.no_grad():
             cos = F.cosine_similarity(out.vectors.float(), target, dim=-1).mean()
-        stats = {"rec": rec.detach(), "dist": dist.detach(), "cos": cos}
+        stats = {"dist": dist.detach(), "cos": cos}
+        if rec is not None:
+            stats = {"rec": rec.detach(), **stats}
         return loss, stats, int(feats.shape[0])

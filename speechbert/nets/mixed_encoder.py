@@ -12,9 +12,6 @@ from typing import Optional
 import torch
 from torch import nn
 
-#: parameters of the audio word encoder that only the joint-embedding reconstruction uses
-AWE_DECODER_PREFIXES = ("init_state.", "decoder.", "out.")
-
 
 class MixedEncoder(nn.Module):
     """BERT over text tokens and audio word vectors (see the module docstring)."""
@@ -26,9 +23,11 @@ class MixedEncoder(nn.Module):
         self.audio_encoder = audio_encoder
         self.freeze_audio_encoder = freeze_audio_encoder
         if audio_encoder is not None:
+            # The parts that serve only the joint-embedding losses (a reconstruction decoder) are
+            # not used after it; the encoder names them (AbsAudioWordEncoder).
+            only_pretraining = set(getattr(audio_encoder, "pretraining_only_parameters", list)())
             for name, p in audio_encoder.named_parameters():
-                # The reconstruction decoder is not used after the joint embedding.
-                if freeze_audio_encoder or name.startswith(AWE_DECODER_PREFIXES):
+                if freeze_audio_encoder or name in only_pretraining:
                     p.requires_grad_(False)
 
     def audio_vectors(self, audio_feats: torch.Tensor, audio_lens: torch.Tensor) -> torch.Tensor:

@@ -135,7 +135,7 @@ def pack_model(exp_dir: str | Path, out: str | Path, *, aligner_dir: str | Path 
 def packed_config(config: Mapping[str, Any], cmvn: Path | None) -> dict[str, Any]:
     """The training config as stored in the archive: file options point into the archive and the
     initialising checkpoints are dropped (their model-shape options are filled in first)."""
-    from speechbert.tasks.common import INHERITED_MODEL_OPTIONS, inherit_model_options
+    from speechbert.tasks.common import INHERITED_MODEL_OPTIONS, LEGACY_AWE_OPTIONS, inherit_model_options
 
     ns = argparse.Namespace(**dict(config))
     init = config.get("init_model") or config.get("init_audio_encoder")
@@ -148,6 +148,9 @@ def packed_config(config: Mapping[str, Any], cmvn: Path | None) -> dict[str, Any
     for n in names:
         if n in out or getattr(ns, n, None) is not None:
             out[n] = getattr(ns, n, None)
+    # An older config's flat awe_* options are in awe/awe_conf now (inherit_model_options moved them).
+    for n in LEGACY_AWE_OPTIONS:
+        out.pop(n, None)
     for n in _INIT_OPTIONS:
         if n in out:
             out[n] = None
@@ -220,7 +223,7 @@ def _feature_members(pipeline: InputPipeline, staging: Path) -> dict[str, Path]:
         (gen / "frame_shift").write_text(f"{s.frame_shift}\n", encoding="utf-8")
         files[f"{L.FEATURES_DIR}/frame_shift"] = gen / "frame_shift"
     if not any(n.startswith(f"{L.FEATURES_DIR}/conf/") for n in files) and s.feats_config:
-        kind = str(s.feats_config.get("feats_type", "feats"))
+        kind = str(s.feats_config.get("frontend") or s.feats_config.get("feats_type", "feats"))
         files[f"{L.FEATURES_DIR}/conf/{kind}.yaml"] = _write_yaml(gen / f"{kind}.yaml", dict(s.feats_config))
     return files
 

@@ -50,7 +50,7 @@ Contract (what the trainer relies on):
 
 Entry points are one line::
 
-    # speechbert/bin/finetune.py
+    # speechbert/bin/sqa_train.py
     import sys
     from speechbert.tasks.sqa_finetune import SQATask
 
@@ -82,7 +82,7 @@ class AbsTask(ABC):
 
     #: short name of the task, used in the parser description and logs (e.g. ``"finetune"``)
     name: str = "task"
-    #: the entry point's name in errors and logs (``finetune: error: ...``); default: ``name``
+    #: the entry point's name in errors and logs (``sqa_train: error: ...``); default: ``name``
     prog: str | None = None
 
     @classmethod

@@ -1,9 +1,11 @@
 """Pieces shared by the SpeechBERT training tasks: options, BERT/tokenizer loading, data sets,
-audio word encoder configuration, and the initialisation of a model part from another experiment."""
+audio word encoder and span head configuration (the registries' ``awe``/``span_head`` options and
+the upgrade of older configs), and the initialisation of a model part from another experiment."""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -13,7 +15,7 @@ import yaml
 from torch.utils.data import Dataset
 
 from speechbert.command_line import ArgumentParser, str2bool
-from speechbert.errors import ConfigError
+from speechbert.errors import ConfigError, DataError
 from speechbert.io.dump_dir import read_dump_facts
 from speechbert.tasks.input_pipeline import InputPipeline, settings_from_args
 from speechbert.tasks.word_segments import SpokenCorpus
@@ -81,41 +83,119 @@ def add_corpus_arguments(parser: ArgumentParser, splits: Sequence[str] = ("train
       help="after pooling, keep at most N evenly spaced frames of a spoken word (0: all frames)" + suffix)
 
 
+#: the flat options of the RNN encoder before the encoder registry -> their ``awe_conf`` keys of
+#: ``awe: rnn``. Still read (command line, YAML, old experiments' config.yaml), never written.
+LEGACY_AWE_OPTIONS = {"awe_hidden_size": "hidden_size", "awe_layers": "num_layers",
+                      "awe_bidirectional": "bidirectional", "awe_rnn_type": "rnn_type",
+                      "awe_decoder_hidden_size": "decoder_hidden_size", "awe_dropout": "dropout"}
+DEFAULT_AWE = "rnn"
+
+
 def add_audio_encoder_arguments(parser: ArgumentParser, inherit: bool) -> None:
-    """The ``--awe_*`` options of the audio word encoder.
+    """``--awe`` (a registered audio word encoder) and ``--awe_conf`` (its options, a mapping).
 
-    With ``inherit`` (pre-training, fine-tuning) they default to ``None``: the value is then
-    taken from the experiment whose model initialises the audio encoder (its ``config.yaml``).
+    With ``inherit`` (pre-training, fine-tuning) both default to ``None``: the encoder and every
+    option not given are then those of the experiment whose model initialises the audio encoder
+    (its ``config.yaml``). The flat ``--awe_hidden_size``-style options of the first version are
+    kept, hidden, as another spelling of ``awe: rnn`` options (:func:`upgrade_legacy_awe_options`).
     """
+    from speechbert.nets.abs_audio_word_encoder import AUDIO_WORD_ENCODERS
+
+    AUDIO_WORD_ENCODERS.add_arguments(parser, default=DEFAULT_AWE)
+    if inherit:
+        parser.set_defaults(awe=None, awe_conf=None)
+        for option in ("--awe", "--awe_conf"):
+            action = parser._option_string_actions[option]
+            action.help = f"{action.help} (default: the initialising experiment's, from its config.yaml; else rnn)"
     a = parser.add_argument
-    d = (lambda v: None) if inherit else (lambda v: v)  # noqa: E731
-    suffix = " (default: from the initialising experiment's config.yaml)" if inherit else ""
-    a("--awe_hidden_size", type=int, default=d(256), help="audio word encoder RNN size per direction" + suffix)
-    a("--awe_layers", type=int, default=d(1), help="audio word encoder RNN layers" + suffix)
-    a("--awe_bidirectional", type=str2bool, default=d(True), help="bidirectional encoder RNN" + suffix)
-    a("--awe_rnn_type", default=d("gru"), choices=["gru", "lstm"], help="RNN cell" + suffix)
-    a("--awe_decoder_hidden_size", type=int, default=d(256), help="reconstruction decoder RNN size" + suffix)
-    a("--awe_dropout", type=float, default=d(0.0), help="dropout between RNN layers" + suffix)
+    types = {"awe_hidden_size": int, "awe_layers": int, "awe_bidirectional": str2bool, "awe_rnn_type": str,
+             "awe_decoder_hidden_size": int, "awe_dropout": float}
+    for name, kind in types.items():
+        a(f"--{name}", type=kind, default=None, help=argparse.SUPPRESS)
 
 
-AWE_DEFAULTS = {"awe_hidden_size": 256, "awe_layers": 1, "awe_bidirectional": True, "awe_rnn_type": "gru",
-                "awe_decoder_hidden_size": 256, "awe_dropout": 0.0, "bert_layers": 0,
-                "frame_pooling": 1, "max_word_frames": 0}
-#: what the audio word encoder was built for: its sizes and how its input frames are prepared
-AWE_OPTIONS = tuple(k for k in AWE_DEFAULTS if k.startswith("awe_")) + ("feat_dim", "frame_pooling",
-                                                                         "max_word_frames")
+def add_span_head_arguments(parser: ArgumentParser) -> None:
+    """``--span_head`` (a registered span head, default ``linear``) and ``--span_head_conf``."""
+    from speechbert.nets.span_heads import SPAN_HEADS
+
+    SPAN_HEADS.add_arguments(parser, default="linear")
+
+
+def _conf_mapping(value: Any, where: str) -> dict:
+    """An ``awe_conf`` value as a dict: a mapping, or the text of one (a config.yaml may hold either)."""
+    from speechbert.registry import parse_conf_mapping
+
+    try:
+        return parse_conf_mapping(value)
+    except argparse.ArgumentTypeError as e:
+        raise ConfigError(f"{where}: awe_conf: {e}") from None
+
+
+def upgrade_legacy_awe_options(values: dict[str, Any], where: str = "the options") -> dict[str, Any]:
+    """``values`` (a config.yaml mapping or ``vars(args)``) with the flat ``awe_*`` options moved
+    into ``awe: rnn`` + ``awe_conf``; a mapping without them is returned unchanged (as a copy).
+
+    A flat option next to ``awe_conf`` is fine when they agree; a flat option with another
+    ``awe`` than ``rnn``, or disagreeing with ``awe_conf``, is a ConfigError naming both.
+    """
+    out = dict(values)
+    legacy = {LEGACY_AWE_OPTIONS[k]: out.pop(k) for k in list(out) if k in LEGACY_AWE_OPTIONS}
+    legacy = {k: v for k, v in legacy.items() if v is not None}
+    if not legacy:
+        return out
+    old = ", ".join(f"awe_{'layers' if k == 'num_layers' else k}" for k in legacy)
+    if out.get("awe") not in (None, DEFAULT_AWE):
+        raise ConfigError(f"{where}: {old} are options of awe {DEFAULT_AWE!r}, but awe is {out['awe']!r} "
+                          f"(give the options of {out['awe']!r} in awe_conf)")
+    conf = _conf_mapping(out.get("awe_conf"), where)
+    for key, value in legacy.items():
+        if key in conf and conf[key] != value:
+            raise ConfigError(f"{where}: awe_conf.{key}={conf[key]!r} but the older option for it says {value!r}: "
+                              "give it once, in awe_conf")
+        conf.setdefault(key, value)
+    out.update(awe=DEFAULT_AWE, awe_conf=conf)
+    return out
+
+
+def _upgrade_args(args: argparse.Namespace) -> None:
+    """:func:`upgrade_legacy_awe_options` on a parsed namespace (the flat options are removed)."""
+    values = vars(args)
+    if not any(k in values for k in LEGACY_AWE_OPTIONS):
+        return
+    upgraded = upgrade_legacy_awe_options({k: values.get(k) for k in ("awe", "awe_conf", *LEGACY_AWE_OPTIONS)})
+    for k in LEGACY_AWE_OPTIONS:
+        values.pop(k, None)
+    if upgraded.get("awe") is not None or "awe" in values:
+        args.awe = upgraded.get("awe")
+    if upgraded.get("awe_conf") is not None or "awe_conf" in values:
+        args.awe_conf = upgraded.get("awe_conf")
+
+
+#: built-in values of model-shape options that no experiment in the chain set
+AWE_DEFAULTS = {"awe": DEFAULT_AWE, "awe_conf": {}, "bert_layers": 0, "frame_pooling": 1, "max_word_frames": 0}
+#: what the audio word encoder was built for: the encoder, its options and how its input frames are prepared
+AWE_OPTIONS = ("awe", "awe_conf", "feat_dim", "frame_pooling", "max_word_frames")
 #: model-shape options a later stage takes over from the experiment that initialises it
 INHERITED_MODEL_OPTIONS = AWE_OPTIONS + ("bert_layers",)
 
 
 def read_exp_config(checkpoint: str | Path) -> dict[str, Any]:
-    """The resolved ``config.yaml`` of the experiment a checkpoint file belongs to ({} if none)."""
+    """The resolved ``config.yaml`` of the experiment a checkpoint file belongs to ({} if none).
+
+    Old configs (flat ``awe_*`` options) come back in the current form (``awe`` + ``awe_conf``,
+    a dict).
+    """
     path = Path(checkpoint).parent / "config.yaml"
     if not path.is_file():
         return {}
     with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f) or {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    data = upgrade_legacy_awe_options(data, str(path))
+    if data.get("awe_conf") is not None:
+        data["awe_conf"] = _conf_mapping(data["awe_conf"], str(path))
+    return data
 
 
 def inherit_model_options(args: argparse.Namespace, checkpoint: str | Path | None,
@@ -124,31 +204,108 @@ def inherit_model_options(args: argparse.Namespace, checkpoint: str | Path | Non
 
     Follows the chain (fine-tuning → pre-training → joint embedding) through each config's own
     ``init_model`` / ``init_audio_encoder``; what is still unset gets the built-in default.
+    ``awe_conf`` is filled key by key: the keys given here win, the others come from the first
+    config in the chain with the same ``awe``.
     """
-    missing = [n for n in names if getattr(args, n, None) is None]
-    if missing and checkpoint and depth < 5:
+    if depth == 0:
+        _upgrade_args(args)
+    missing = [n for n in names if getattr(args, n, None) is None and n != "awe_conf"]
+    if (missing or "awe_conf" in names) and checkpoint and depth < 5:
         cfg = read_exp_config(checkpoint)
         for n in missing:
             if cfg.get(n) is not None:
                 setattr(args, n, cfg[n])
+        if "awe_conf" in names and cfg.get("awe_conf") is not None and \
+                (cfg.get("awe") or DEFAULT_AWE) == (getattr(args, "awe", None) or DEFAULT_AWE):
+            args.awe_conf = {**cfg["awe_conf"], **_conf_mapping(getattr(args, "awe_conf", None), "the options")}
         parent = cfg.get("init_model") or cfg.get("init_audio_encoder")
         if parent:
             inherit_model_options(args, parent, names, depth + 1)
     if depth == 0:
         for n in names:
             if getattr(args, n, None) is None and n in AWE_DEFAULTS:
-                setattr(args, n, AWE_DEFAULTS[n])
+                setattr(args, n, copy.deepcopy(AWE_DEFAULTS[n]))
+
+
+def dump_units(dump_dir: str | Path | None) -> int | None:
+    """K of a dump whose ``feats_type`` line is ``units K`` (discrete unit ids); else ``None``."""
+    if not dump_dir:
+        return None
+    feats_type = read_dump_facts(dump_dir)["feats_type"] or ""
+    parts = feats_type.split()
+    if parts and parts[0] == "units":
+        if len(parts) < 2 or not parts[1].isdigit():
+            raise DataError(f"feats_type {feats_type!r}: expected 'units <K>'", Path(dump_dir) / "feats_type")
+        return int(parts[1])
+    return None
+
+
+def resolve_audio_encoder(args: argparse.Namespace) -> None:
+    """Make ``args.awe``/``args.awe_conf`` explicit: flat options upgraded, defaults filled, every
+    option of the encoder written out (so ``config.yaml`` records it) and a ``units`` encoder's
+    ``num_units: 0`` replaced by the K of the training dump. Idempotent."""
+    from speechbert.nets.abs_audio_word_encoder import AUDIO_WORD_ENCODERS
+
+    _upgrade_args(args)
+    if getattr(args, "awe", None) is None:
+        args.awe = DEFAULT_AWE
+    values = _conf_mapping(getattr(args, "awe_conf", None), "the options")
+    conf = AUDIO_WORD_ENCODERS.conf_to_dict(AUDIO_WORD_ENCODERS.make_conf(args.awe, values))
+    if conf.get("num_units") == 0:
+        units = dump_units(getattr(args, "train_dump", None))
+        if units is None:
+            raise ConfigError(f"awe_conf.num_units of awe {args.awe!r} is 0 (from the dump) but the training dump "
+                              f"{getattr(args, 'train_dump', None)} has no 'units K' feats_type: set num_units")
+        conf["num_units"] = units
+    args.awe_conf = conf
+
+
+def check_encoder_inputs(args: argparse.Namespace, encoder: torch.nn.Module) -> None:
+    """ConfigError when the prepared inputs do not fit what the encoder reads.
+
+    Unit ids (``input_kind == "units"``) are not features: global CMVN would shift them and frame
+    pooling would average them. A ``units K`` dump read by a feature encoder, or a feature dump
+    read by a unit encoder, is refused too.
+    """
+    kind = getattr(encoder, "input_kind", "features")
+    units = dump_units(getattr(args, "train_dump", None))
+    name = getattr(args, "awe", None)
+    if kind == "units":
+        if getattr(args, "cmvn", None):
+            raise ConfigError(f"--cmvn {args.cmvn}: awe {name!r} reads discrete unit ids, which CMVN must not "
+                              "normalise; leave --cmvn unset")
+        if int(getattr(args, "frame_pooling", 1) or 1) != 1:
+            raise ConfigError(f"--frame_pooling {args.frame_pooling}: awe {name!r} reads unit ids, which cannot "
+                              "be averaged; use frame_pooling 1 (max_word_frames may subsample)")
+        if getattr(args, "train_dump", None) and units is None:
+            raise ConfigError(f"awe {name!r} reads unit ids, but --train_dump {args.train_dump} holds features "
+                              "(its feats_type is not 'units K')")
+        if units is not None and getattr(encoder, "num_units", units) < units:
+            raise ConfigError(f"awe_conf.num_units={encoder.num_units} but --train_dump {args.train_dump} has "
+                              f"{units} units")
+    elif units is not None:
+        raise ConfigError(f"--train_dump {args.train_dump} holds unit ids ('units {units}'), but awe {name!r} "
+                          "reads real-valued features: use awe: units")
 
 
 def build_audio_encoder(args: argparse.Namespace, feat_dim: int, output_size: int) -> torch.nn.Module:
-    """The audio word encoder the ``--awe_*`` options describe."""
-    from speechbert.nets import AudioWordEncoder, AudioWordEncoderConfig
+    """The audio word encoder ``--awe``/``--awe_conf`` describe (resolved in ``args`` first)."""
+    from speechbert.nets.abs_audio_word_encoder import AUDIO_WORD_ENCODERS
 
-    return AudioWordEncoder(AudioWordEncoderConfig(
-        input_dim=int(feat_dim), output_size=int(output_size), hidden_size=int(args.awe_hidden_size),
-        num_layers=int(args.awe_layers), bidirectional=bool(args.awe_bidirectional),
-        rnn_type=str(args.awe_rnn_type), decoder_hidden_size=int(args.awe_decoder_hidden_size),
-        dropout=float(args.awe_dropout)))
+    resolve_audio_encoder(args)
+    encoder = AUDIO_WORD_ENCODERS.build(args.awe, args.awe_conf, input_dim=int(feat_dim), output_size=int(output_size))
+    check_encoder_inputs(args, encoder)
+    return encoder
+
+
+def build_span_head(args: argparse.Namespace, hidden_size: int, initializer_range: float) -> torch.nn.Module:
+    """The span head ``--span_head``/``--span_head_conf`` describe (older configs: ``linear``)."""
+    from speechbert.nets.span_heads import SPAN_HEADS
+
+    name = getattr(args, "span_head", None) or "linear"
+    conf = SPAN_HEADS.make_conf(name, getattr(args, "span_head_conf", None) or {})
+    args.span_head, args.span_head_conf = name, SPAN_HEADS.conf_to_dict(conf)
+    return SPAN_HEADS.build(name, conf, hidden_size=int(hidden_size), initializer_range=float(initializer_range))
 
 
 def read_bert(args: argparse.Namespace, type_vocab_size: int | None = None):

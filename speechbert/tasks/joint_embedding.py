@@ -1,10 +1,13 @@
 """Stage 5: the initial phonetic-semantic joint embedding of spoken words.
 
-An RNN autoencoder (:class:`speechbert.nets.AudioWordEncoder`) reads one spoken word's frames
-and outputs one vector; two losses train it:
+An audio word encoder (``--awe``, default ``rnn``: the RNN autoencoder
+:class:`speechbert.nets.AudioWordEncoder`; ``--awe_conf`` its options; doc/extending.md) reads
+one spoken word's frames and outputs one vector; two losses train it:
 
-- *phonetic*: the decoder rebuilds the word's frames from the vector (``--reconstruction_loss``
-  mse or l1, weight ``--reconstruction_weight``);
+- *phonetic* (encoders with a reconstruction decoder only): the decoder rebuilds the word's
+  frames from the vector (``--reconstruction_loss`` mse or l1, weight ``--reconstruction_weight``,
+  default 1 with a decoder and 0 without; a weight above 0 for an encoder without one is a
+  ConfigError);
 - *semantic*: a distance (``--distance`` l1 [the paper's], l2 or cosine, weight
   ``--semantic_weight``) between the vector and the FROZEN text BERT input (word) embedding of
   the word. A word of several WordPieces is targeted by the mean of its piece embeddings or by
@@ -16,7 +19,8 @@ word-level targets of every word type of the train and valid text; ``vocab`` = e
 embedding of the vocabulary, right when the nearest is the word's first piece.
 
 The saved model holds only ``audio_encoder.*`` (the BERT table is a non-persistent buffer):
-pre-training loads it with ``--init_audio_encoder``.
+pre-training loads it with ``--init_audio_encoder`` and takes ``awe``/``awe_conf`` from this
+run's ``config.yaml``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from speechbert.command_line import ArgumentParser
-from speechbert.errors import DataError
+from speechbert.errors import ConfigError, DataError
 from speechbert.nets.joint_embedding_model import DISTANCES, TARGET_PIECES, JointEmbeddingModel, pairwise_distance
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.common import (PieceVocab, add_audio_encoder_arguments, add_bert_arguments,
@@ -109,7 +113,9 @@ class JointEmbeddingTask(AbsTask):
         a("--distance", default="l1", choices=list(DISTANCES),
           help="semantic distance to the BERT embedding (l1: mean absolute error as in the paper)")
         a("--semantic_weight", type=float, default=1.0, help="weight of the semantic (distance) loss")
-        a("--reconstruction_weight", type=float, default=1.0, help="weight of the reconstruction loss")
+        a("--reconstruction_weight", type=float, default=None,
+          help="weight of the reconstruction loss (default: 1 when the audio word encoder has a reconstruction "
+               "decoder, else 0)")
         a("--reconstruction_loss", default="mse", choices=["mse", "l1"], help="frame reconstruction loss")
         a("--nn_candidates", default="words", choices=["words", "vocab"],
           help="valid.acc_nn candidates: word types of train+valid text, or every vocabulary piece")
@@ -120,6 +126,7 @@ class JointEmbeddingTask(AbsTask):
         bert = read_bert(args)
         table = bert.encoder.word_embeddings.weight.detach()
         encoder = build_audio_encoder(args, feat_dim_of(args), table.shape[1])
+        resolve_reconstruction_weight(args, encoder)
         return JointEmbeddingModel(encoder, table, target_pieces=args.target_pieces, distance=args.distance,
                                    semantic_weight=args.semantic_weight,
                                    reconstruction_weight=args.reconstruction_weight,
@@ -150,6 +157,17 @@ class JointEmbeddingTask(AbsTask):
             return {}
         vocab = load_vocab(args.bert_dir)
         return nearest_neighbour_accuracy(model, corpus, vocab, args, device)
+
+
+def resolve_reconstruction_weight(args: argparse.Namespace, encoder: nn.Module) -> None:
+    """``--reconstruction_weight``: unset -> 1 with a reconstruction decoder, 0 without; a weight
+    above 0 for an encoder without a decoder is a ConfigError naming both."""
+    has_decoder = bool(getattr(encoder, "has_decoder", True))
+    if args.reconstruction_weight is None:
+        args.reconstruction_weight = 1.0 if has_decoder else 0.0
+    elif args.reconstruction_weight > 0 and not has_decoder:
+        raise ConfigError(f"--reconstruction_weight {args.reconstruction_weight}: awe {args.awe!r} has no "
+                          "reconstruction decoder; set reconstruction_weight to 0 (or leave it unset)")
 
 
 def candidate_words(args: argparse.Namespace, corpus: SpokenCorpus) -> list[str]:

@@ -21,8 +21,9 @@ exactly); validation uses a fixed seed, so epochs are compared on the same masks
 Validation metrics: ``valid.acc_audio_mlm`` (masked audio words) and ``valid.acc_text_mlm``.
 
 The audio word encoder comes from the joint-embedding experiment (``--init_audio_encoder``; its
-``--awe_*`` sizes are read from that experiment's ``config.yaml``) and is trained along
-(or frozen with ``--freeze_audio_encoder true``).
+``awe`` and ``awe_conf`` are read from that experiment's ``config.yaml``, older flat ``awe_*``
+options included) and is trained along (or frozen with ``--freeze_audio_encoder true``); the
+parameters it names as pre-training-only (a reconstruction decoder) stay fixed.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ passage type 1. The passage is read as audio word vectors (``--input_modality au
 end-to-end SpeechBERT model) or as WordPiece tokens (``--input_modality text``: the text QA
 model; trained on reference text, fed ASR transcripts by the cascade at test time).
 
-A linear span head gives start/end logits, masked to the passage positions (and ``[CLS]``).
+A span head (``--span_head``: ``linear``, the default, or ``mlp``; ``--span_head_conf`` its
+options; :mod:`speechbert.nets.span_heads`) gives start/end logits, masked to the passage
+positions (and ``[CLS]``).
 Long passages are cut into windows of at most ``--window_units`` passage units (audio words or
 pieces; never more than fit after the question in ``--max_seq_len``), starting
 ``--window_stride`` units apart. Training target: the first answer's word span
@@ -54,8 +56,9 @@ from speechbert.progress import Progress
 from speechbert.tasks.abs_task import AbsTask
 from speechbert.tasks.audio_vector_table import AudioVectorTable
 from speechbert.tasks.common import (INHERITED_MODEL_OPTIONS, add_audio_encoder_arguments, add_bert_arguments,
-                                     add_corpus_arguments, build_audio_encoder, feat_dim_of, inherit_model_options,
-                                     load_corpus, load_vocab, pipeline_for_args, read_bert, register_init)
+                                     add_corpus_arguments, add_span_head_arguments, build_audio_encoder,
+                                     build_span_head, feat_dim_of, inherit_model_options, load_corpus, load_vocab,
+                                     pipeline_for_args, read_bert, register_init)
 from speechbert.tasks.input_pipeline import write_input_settings
 from speechbert.tasks.span_decoding import ScoredSpan, best_spans, merge_spans, units_to_word_logits
 from speechbert.tasks.sqa_dataset import MODALITIES, SQADataset, make_sqa_collate
@@ -223,7 +226,7 @@ class SQATask(AbsTask):
     """Stage 7: fine-tune on SQA (audio passages), or train the cascade's text QA model."""
 
     name = "sqa_finetune"
-    prog = "finetune"  # speechbert.bin.finetune
+    prog = "sqa_train"  # speechbert.bin.sqa_train: the entry point of SQATask
     _eval_sets: "weakref.WeakKeyDictionary[nn.Module, dict[tuple, SQADataset]]" = weakref.WeakKeyDictionary()
 
     @classmethod
@@ -231,6 +234,7 @@ class SQATask(AbsTask):
         add_bert_arguments(parser, inherit=True)
         add_corpus_arguments(parser, inherit=True)
         add_audio_encoder_arguments(parser, inherit=True)
+        add_span_head_arguments(parser)
         a = parser.add_argument
         a("--input_modality", default="audio", choices=list(MODALITIES),
           help="passage as audio word vectors (end-to-end) or as WordPiece tokens (text QA for the cascade)")
@@ -267,17 +271,19 @@ class SQATask(AbsTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> nn.Module:
-        from speechbert.nets import SpanHead
-
         cls._resolve(args)
         pre = read_bert(args)
         awe = None
         if args.input_modality == "audio":
             awe = build_audio_encoder(args, feat_dim_of(args), pre.config.hidden_size)
         encoder = MixedEncoder(pre.encoder, awe, freeze_audio_encoder=args.freeze_audio_encoder)
-        head = SpanHead(pre.config.hidden_size, pre.config.initializer_range)
+        head = build_span_head(args, pre.config.hidden_size, pre.config.initializer_range)
         if pre.span_state:
-            head.load_hf_state_dict(pre.span_state)
+            if getattr(head, "accepts_hf_qa_outputs", False):
+                head.load_hf_state_dict(pre.span_state)
+            else:
+                logger.warning("span head %r cannot take the checkpoint's qa_outputs weights: it starts from "
+                               "random weights", args.span_head)
         model = SpanQAModel(encoder, head)
         if args.init_model:
             register_init(args, args.init_model, "encoder" if awe is not None else "encoder.bert",

@@ -115,6 +115,8 @@ def _config_values(args: argparse.Namespace) -> dict[str, Any]:
     def plain(v: Any) -> Any:
         if isinstance(v, (list, tuple)):
             return [plain(x) for x in v]
+        if isinstance(v, dict):  # a registry's <kind>_conf: a YAML mapping, read back as one
+            return {str(k): plain(x) for k, x in v.items()}
         if v is None or isinstance(v, (bool, int, float, str)):
             return v
         return str(v)

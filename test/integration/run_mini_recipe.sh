@@ -35,10 +35,11 @@ extra_pretraining_set() {
         # Stages 2 and 4 for the new set alone (the recipe's own steps; the mini sets are done).
         # shellcheck disable=SC1091  # path.sh is a symlink into egs/TEMPLATE/sqa1
         . ./path.sh
+        # (dump/<feature config tag>/<set>: the recipe's dump layout, doc/features.md)
         steps/make_feats.sh --cmd run.pl --nj 2 --feats_config conf/fbank.yaml data/librispeech_dev_clean \
-            dump/librispeech_dev_clean
-        steps/align.sh --cmd run.pl --nj 2 data/librispeech_dev_clean dump/librispeech_dev_clean exp/ctc_aligner \
-            exp/align/librispeech_dev_clean
+            dump/fbank/librispeech_dev_clean
+        steps/align.sh --cmd run.pl --nj 2 data/librispeech_dev_clean dump/fbank/librispeech_dev_clean \
+            exp/ctc_aligner exp/align/librispeech_dev_clean
     )
     ./run.sh --stage 5 --stop_stage 6 --test_sets "" --pretrain_sets librispeech_dev_clean --tag ls \
         --train_args "--max_epoch 1 --max_steps 3"

@@ -37,7 +37,7 @@ def _write(path: Path, data: str | bytes) -> Path:
 def test_normalize_tmp():
     assert ka.normalize_tmp("exp/x/.checkpoint.pt.ab_3k9zq.tmp") == "exp/x/.checkpoint.pt.*.tmp"
     assert ka.normalize_tmp("exp/x/.checkpoint.prev.pt.12345.tmp") == "exp/x/.checkpoint.prev.pt.*.tmp"
-    assert ka.normalize_tmp("dump/train/.feats.scp.tmp") == "dump/train/.feats.scp.tmp"
+    assert ka.normalize_tmp("dump/fbank/train/.feats.scp.tmp") == "dump/fbank/train/.feats.scp.tmp"
     assert ka.TMP_RE.match(".word.ctm.tmp") and not ka.TMP_RE.match("word.ctm.tmp")
 
 
@@ -47,8 +47,8 @@ def test_copy_state_rewrites_paths_and_links_big_files(tmp_path):
     _write(src / "db/u1.wav", b"RIFF" + b"\0" * 10)
     big = _write(src / "exp/m/model.pt", b"\1" * (ka.LINK_MIN_BYTES + 1))
     _write(src / "exp/m/train.log", "x" * (ka.LINK_MIN_BYTES + 1))  # logs are copied, never linked
-    (src / "dump").mkdir()
-    (src / "dump/test").symlink_to("dev")
+    (src / "dump/fbank").mkdir(parents=True)
+    (src / "dump/fbank/test").symlink_to("dev")
     dst = tmp_path / "b" / "recipe"
     dst.mkdir(parents=True)
     linked: list = []
@@ -56,7 +56,7 @@ def test_copy_state_rewrites_paths_and_links_big_files(tmp_path):
     assert (dst / "data/train/wav.scp").read_text() == f"u1 {dst}/db/u1.wav\n"
     assert (dst / "exp/m/model.pt").samefile(big)
     assert not (dst / "exp/m/train.log").samefile(src / "exp/m/train.log")
-    assert os.readlink(dst / "dump/test") == "dev"
+    assert os.readlink(dst / "dump/fbank/test") == "dev"
     assert [x.path for x in linked] == [dst / "exp/m/model.pt"]
     assert ka.check_linked(linked) == []
     with open(big, "r+b") as f:  # an in-place write shows through the link
@@ -76,14 +76,14 @@ def test_copy_state_refuses_binary_file_naming_its_run_dir(tmp_path):
 def test_compare_stage_bytes_lost_and_same_inode(tmp_path):
     ref = tmp_path / "ref"
     run = tmp_path / "run"
-    _write(ref / "dump/train/feats.1.ark", b"A" * 100)
-    _write(ref / "dump/train/utt2num_frames", "u1 5\n")
-    _write(run / "dump/train/utt2num_frames", "u1 6\n")  # differs: 5 bytes lost
-    (run / "dump/train/feats.1.ark").hardlink_to(ref / "dump/train/feats.1.ark")
-    _write(run / "dump/train/.feats.scp.tmp", "debris")  # extra: a difference, no bytes lost
+    _write(ref / "dump/fbank/train/feats.1.ark", b"A" * 100)
+    _write(ref / "dump/fbank/train/utt2num_frames", "u1 5\n")
+    _write(run / "dump/fbank/train/utt2num_frames", "u1 6\n")  # differs: 5 bytes lost
+    (run / "dump/fbank/train/feats.1.ark").hardlink_to(ref / "dump/fbank/train/feats.1.ark")
+    _write(run / "dump/fbank/train/.feats.scp.tmp", "debris")  # extra: a difference, no bytes lost
     files, nbytes, diffs, lost = ka.compare_stage(ref, run, [2])
     assert files == 3 and nbytes == 105 and lost == 5
-    assert sorted(rel for rel, _ in diffs) == ["dump/train/.feats.scp.tmp", "dump/train/utt2num_frames"]
+    assert sorted(rel for rel, _ in diffs) == ["dump/fbank/train/.feats.scp.tmp", "dump/fbank/train/utt2num_frames"]
 
 
 def _fake_recipe(tmp_path: Path, body: str) -> Path:
@@ -136,14 +136,14 @@ def test_a_process_outliving_run_sh_is_a_failure(tmp_path):
 
 def test_temp_files_hidden_dirs_and_debris(tmp_path):
     _write(tmp_path / "exp/m/.model.pt.abcd1234.tmp", "x")
-    _write(tmp_path / "dump/train/.feats.1.scp.x83qizho.raw", "x")  # any hidden file is debris
+    _write(tmp_path / "dump/fbank/train/.feats.1.scp.x83qizho.raw", "x")  # any hidden file is debris
     (tmp_path / "data/.train.k2j3h4g5").mkdir(parents=True)  # a hidden temporary directory
     _write(tmp_path / "data/.train.k2j3h4g5/text", "x")
     _write(tmp_path / ".RESULTS.md.abcd1234.tmp", "x")
     _write(tmp_path / "exp/m/model.pt", "x")
     assert ka.temp_files(tmp_path) == [".RESULTS.md.abcd1234.tmp", "data/.train.k2j3h4g5",
-                                       "dump/train/.feats.1.scp.x83qizho.raw", "exp/m/.model.pt.abcd1234.tmp"]
-    assert ka.normalize_tmp("dump/train/.feats.1.scp.x83qizho.raw") == "dump/train/.feats.1.scp.*.raw"
+                                       "dump/fbank/train/.feats.1.scp.x83qizho.raw", "exp/m/.model.pt.abcd1234.tmp"]
+    assert ka.normalize_tmp("dump/fbank/train/.feats.1.scp.x83qizho.raw") == "dump/fbank/train/.feats.1.scp.*.raw"
 
 
 def test_library_temp_files_are_named_for_the_cleanup():

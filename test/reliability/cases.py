@@ -1,13 +1,13 @@
 """The bad-input catalogue: one row per (entry point or recipe stage, class of bad input).
 
 Each :class:`Case` starts from the valid tree of ``corpus.build`` (a recipe directory with
-``data/test``, ``dump/test``, a word CTM, predictions, ...), applies one mutation, runs one real
-entry point as a subprocess in that directory, and states what must come out: the exit status,
-what the message must name (file and line, or file and utterance), and for an accepted input the
-outputs it must write. ``test_bad_input_catalogue.py`` runs them and also checks, for every case,
-that a refused input leaves every file as it was (no output, no half-written or temporary file)
-and that no case ends in an unexpected exception (a traceback, "an unexpected error") or
-advises ``weights_only=False``.
+``data/test``, ``dump/test`` (a link to the recipe's dump ``dump/fbank/test``), a word CTM,
+predictions, ...), applies one mutation, runs one real entry point as a subprocess in that
+directory, and states what must come out: the exit status, what the message must name (file and
+line, or file and utterance), and for an accepted input the outputs it must write.
+``test_bad_input_catalogue.py`` runs them and also checks, for every case, that a refused input
+leaves every file as it was (no output, no half-written or temporary file) and that no case ends
+in an unexpected exception (a traceback, "an unexpected error") or advises ``weights_only=False``.
 
 ``CLASSES`` describes each class for doc/reliability.md. Cases marked ``long`` need a trained
 model, train one, or run a feature/recipe stage: they run with ``SPEECHBERT_LONG_CATALOGUE=1``.
@@ -469,6 +469,22 @@ def _no_pwned(root: Path) -> None:
 Q = f"{T}/questions.jsonl"
 LAST = len(UTTS)
 
+LEARN = ("learn_units", "--feats_scp", "dump/test/feats.scp", "--num_units", "4", "--out", "exp/units/codebook.npz")
+UNITS_CB = "exp/units/codebook.npz"
+DUMP_UNITS = ("dump_units", "--feats_scp", "dump/test/feats.scp", "--codebook", UNITS_CB,
+              "--out_dir", "dump/units_4/test")
+
+
+def units_codebook(dim: int = C.DIM, feats_type: str = f"fbank {C.DIM}") -> Callable[[Path], None]:
+    """A 4-unit codebook for ``dim``-dim features learned on ``feats_type`` (what learn_units writes)."""
+    def f(root: Path) -> None:
+        from speechbert.units.codebook import Codebook
+
+        centroids = np.random.default_rng(0).standard_normal((4, dim))
+        Codebook(centroids, info={"feats_type": feats_type, "frame_shift": 0.01}).save(root / UNITS_CB)
+    return f
+
+
 CASES: list[Case] = [
     # -- missing-file ---------------------------------------------------------------------------
     Case("score_sqa-missing-questions", "missing-file", SCORE, rm(Q), says=(f"{Q}: no such file",)),
@@ -507,7 +523,7 @@ CASES: list[Case] = [
          says=("no such file exp/no_model/aligner.yaml",)),
     Case("asr_transcribe-merge-missing-job", "missing-file",
          ("asr_transcribe", "--data", T, "--out_dir", "exp/asr/test", "--merge", "exp/asr/test/split2/1"),
-         says=("exp/asr/test/split2/1/text: no such file",)),
+         says=("exp/asr/test/split2/1/wer.txt: ASR job 1 of 1 did not finish",)),
     Case("prepare_spoken_squad-missing-root", "missing-file",
          ("prepare_spoken_squad", "--spoken_squad_root", "db/none", "--data_dir", "data"),
          says=("db/none: no such directory",)),
@@ -531,14 +547,14 @@ CASES: list[Case] = [
          may_write=("exp/ensemble/*",)),
     Case("sqa_decode-missing-model-dir", "missing-file",
          DECODE[:2] + ("exp/no_model",) + DECODE[3:], says=("exp/no_model",), long=True),
-    Case("finetune-missing-train-ctm", "missing-file",
-         ("finetune", "--bert_dir", "{bert_dir}", "--train_data", T, "--train_dump", "dump/test",
+    Case("sqa_train-missing-train-ctm", "missing-file",
+         ("sqa_train", "--bert_dir", "{bert_dir}", "--train_data", T, "--train_dump", "dump/test",
           "--train_ctm", "exp/align/test/none.ctm", "--cmvn", "dump/test/cmvn.ark", "--output_dir", "exp/ft",
           "--max_epoch", "1", "--num_workers", "0", "--batch_size", "8", "--bert_layers", "1"),
          says=("exp/align/test/none.ctm",), long=True, may_write=("exp/ft/*",)),
     Case("sqa.sh-stage3-missing-dump", "missing-file",
          SQA + ("--stage", "3", "--stop_stage", "3", "--align_config", "conf/ctc.yaml"),
-         both(put("conf/ctc.yaml", "max_epoch: 1\nbatch_size: 8\nnum_workers: 0\n"), lambda r: __import__("shutil").rmtree(r / "dump/test")),
+         both(put("conf/ctc.yaml", "max_epoch: 1\nbatch_size: 8\nnum_workers: 0\n"), lambda r: __import__("shutil").rmtree(r / "dump/fbank/test")),
          says=("exp/ctc/train.log",), stage=3, long=True, may_write=("exp/ctc/*", "exp/ctc/*/*")),
 
     # -- empty-file ---------------------------------------------------------------------------
@@ -771,8 +787,8 @@ CASES: list[Case] = [
                      subtype="FLOAT"),
          says=(f"{T}/wav.scp ({UTTS[2]}): features contain NaN/Inf",), long=True),
     Case("sqa.sh-stage2-truncated-wav", "bad-audio", SQA + ("--stage", "2", "--stop_stage", "2"),
-         truncate(wav(UTTS[3]), 1000), says=("dump/test/log/make_feats.*.log",), stage=2, long=True,
-         may_write=("dump/test/*", "dump/test/*/*")),
+         truncate(wav(UTTS[3]), 1000), says=("dump/fbank/test/log/make_feats.*.log",), stage=2, long=True,
+         may_write=("dump/fbank/test/*", "dump/fbank/test/*/*")),
     Case("answer-truncated-audio", "bad-audio", ANSWER, truncate(wav(UTTS[0]), 500),
          says=(f"{wav(UTTS[0])}: truncated audio",), long=True, needs=("models",)),
 
@@ -898,7 +914,7 @@ CASES: list[Case] = [
          yaml_conf("feats_type: plp\n"), rc=2, says=("--feats_type", "conf/bad.yaml"), long=True),
     Case("sqa.sh-config-unknown-name", "bad-config", SQA + ("--config", "conf/run.conf"),
          put("conf/run.conf", "stage=2\nstopstage=3\n"), says=("conf/run.conf:2: unknown option 'stopstage'",), stage=0),
-    Case("finetune-yaml-wrong-type", "bad-config", ("finetune", "--config", "conf/bad.yaml", "--output_dir", "exp/ft"),
+    Case("sqa_train-yaml-wrong-type", "bad-config", ("sqa_train", "--config", "conf/bad.yaml", "--output_dir", "exp/ft"),
          yaml_conf("max_epoch: ten\n"), rc=2, says=("--max_epoch", "conf/bad.yaml"), long=True),
 
     # -- bad-model ------------------------------------------------------------------------------
@@ -925,12 +941,12 @@ CASES: list[Case] = [
          copy_model("finetune_text", "exp/finetune_text",
                     lambda d: __import__("torch").save({"w": _Evil()}, d / "model.avg.pt")),
          says=("exp/finetune_text/model.avg.pt",), long=True, needs=("models",), check=_no_pwned),
-    Case("finetune-init-model-truncated", "bad-model",
-         ("finetune", "--bert_dir", "{bert_dir}", "--train_data", T, "--input_modality", "text", "--output_dir", "exp/ft",
+    Case("sqa_train-init-model-truncated", "bad-model",
+         ("sqa_train", "--bert_dir", "{bert_dir}", "--train_data", T, "--input_modality", "text", "--output_dir", "exp/ft",
           "--max_epoch", "1", "--num_workers", "0", "--batch_size", "8", "--bert_layers", "1", "--init_model", "exp/init.pt"),
          put("exp/init.pt", b"PK\x03\x04 truncated"), says=("exp/init.pt",), long=True, may_write=("exp/ft/*",)),
-    Case("finetune-resume-from-foreign-checkpoint", "bad-model",
-         ("finetune", "--bert_dir", "{bert_dir}", "--train_data", T, "--input_modality", "text", "--output_dir", "exp/ft",
+    Case("sqa_train-resume-from-foreign-checkpoint", "bad-model",
+         ("sqa_train", "--bert_dir", "{bert_dir}", "--train_data", T, "--input_modality", "text", "--output_dir", "exp/ft",
           "--max_epoch", "1", "--num_workers", "0", "--batch_size", "8", "--bert_layers", "1", "--tensorboard", "false"),
          put("exp/ft/checkpoint.pt", b"not a checkpoint at all"), says=("exp/ft/checkpoint.pt",), long=True,
          may_write=("exp/ft/*",)),
@@ -977,15 +993,48 @@ CASES: list[Case] = [
     Case("sqa.sh-stage1-unsorted-data", "unsorted", SQA + ("--stage", "1", "--stop_stage", "1"),
          data_sh(f"sort -r {T}/utt2spk > x && mv x {T}/utt2spk\n"), says=(f"{T}/utt2spk:2",), stage=1,
          may_write=(f"{T}/utt2spk",)),
+    # -- discrete units (learn_units, dump_units) --------------------------------------------
+    Case("learn_units-missing-archive", "missing-file", LEARN, rm("dump/test/feats.ark"),
+         says=("dump/test/feats.scp", UTTS[0], "cannot open archive")),
+    Case("learn_units-dimension-differs", "cross-file", LEARN, feats_matrix(4, lambda m: m[:, :13]),
+         says=(f"dump/test/feats.scp ({UTTS[3]}): feature dimension 13 differs from {C.DIM}",)),
+    Case("learn_units-nan", "bad-features", LEARN, feats_matrix(3, nan_at),
+         says=(f"dump/test/feats.scp ({UTTS[2]}): features contain NaN/Inf",)),
+    Case("learn_units-more-units-than-frames", "bad-option", LEARN[:4] + ("100000",) + LEARN[5:],
+         says=("--num_units 100000 is more than the", "frames of dump/test/feats.scp")),
+    Case("learn_units-max-frames-below-units", "bad-option", LEARN + ("--max_frames", "2"),
+         says=("--max_frames 2 is less than --num_units 4",)),
+    Case("learn_units-yaml-unknown-key", "bad-config", LEARN + ("--config", "conf/bad.yaml"),
+         yaml_conf("num_unit: 4\n"), says=("conf/bad.yaml", "unknown option 'num_unit'")),
+    Case("learn_units-yaml-bad-value", "bad-config", LEARN[:3] + ("--out", UNITS_CB, "--config", "conf/bad.yaml"),
+         yaml_conf("num_units: 0\n"), says=("--num_units must be a positive integer", "conf/bad.yaml")),
+    Case("dump_units-missing-codebook", "missing-file", DUMP_UNITS, says=(f"{UNITS_CB}: no such file",)),
+    Case("dump_units-not-a-codebook", "bad-model", DUMP_UNITS, put(UNITS_CB, "not a codebook\n"),
+         says=(f"{UNITS_CB}: not a units codebook",)),
+    Case("dump_units-codebook-of-other-dimension", "cross-file", DUMP_UNITS, units_codebook(13, "fbank 13"),
+         says=(f"codebook {UNITS_CB} is for 13-dim features ('fbank 13') but dump/test/feats.scp has "
+               f"{C.DIM}-dim features ('fbank {C.DIM}')",)),
+    Case("dump_units-codebook-of-other-feature-type", "cross-file", DUMP_UNITS, units_codebook(C.DIM, f"ssl {C.DIM}"),
+         says=(f"codebook {UNITS_CB} was learned on 'ssl {C.DIM}' features but dump/test/feats.scp has "
+               f"'fbank {C.DIM}'",)),
+    Case("dump_units-nan", "bad-features", DUMP_UNITS, both(units_codebook(), feats_matrix(5, nan_at)),
+         says=(f"dump/test/feats.scp ({UTTS[4]}): features contain NaN/Inf",)),
+    Case("dump_units-out-dir-is-the-source-dump", "bad-option", DUMP_UNITS[:-1] + ("dump/test",), units_codebook(),
+         says=("the unit dump dump/test cannot be the dump of its source features dump/test/feats.scp",)),
+    Case("dump_units-valid", "tab-separator", DUMP_UNITS, both(units_codebook(),
+         lambda r: (r / "dump/test/feats.scp").write_text((r / "dump/test/feats.scp").read_text().replace(" ", "\t", 1))),
+         rc=0, outputs=("dump/units_4/test/units", "dump/units_4/test/feats.scp", "dump/units_4/test/feats.ark",
+                        "dump/units_4/test/feats_type", "dump/units_4/test/utt2num_frames",
+                        "dump/units_4/test/frame_shift", "dump/units_4/test/conf/units.yaml")),
 ]
 
 # The log of a failing training stage must name what was wrong (checked in the test).
 LOG_SAYS: dict[str, tuple[str, str]] = {
-    "sqa.sh-stage3-missing-dump": ("exp/ctc/train.log", "dump/test"),
+    "sqa.sh-stage3-missing-dump": ("exp/ctc/train.log", "dump/fbank/test"),
     "sqa.sh-stage5-missing-train-ctm": ("exp/je/train.log", "exp/align/test/word.ctm"),
     "sqa.sh-stage6-missing-init-encoder": ("exp/pt/train.log", "exp/joint_embed/model.avg.pt"),
     "sqa.sh-stage7-missing-init-model": ("exp/ft/train.log", "exp/pretrain/model.avg.pt"),
     "sqa.sh-stage8-missing-model": ("exp/finetune/decode_test/log/decode.1.log", "exp/finetune"),
     "sqa.sh-stage9-bad-questions": ("exp/ftt/train.log", f"{Q}:2"),
-    "sqa.sh-stage2-truncated-wav": ("dump/test/log/make_feats.1.log", f"({UTTS[3]}): truncated audio ({wav(UTTS[3])})"),
+    "sqa.sh-stage2-truncated-wav": ("dump/fbank/test/log/make_feats.1.log", f"({UTTS[3]}): truncated audio ({wav(UTTS[3])})"),
 }

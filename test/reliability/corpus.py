@@ -4,7 +4,9 @@ Layout (``build(root)``; ``root`` is also a recipe directory ``<tmp>/egs/c/sqa1`
 stages run in it with relative paths, as ``./run.sh`` does):
 
     data/test/{wav.scp,text,utt2spk,spk2utt,utt2dur,contexts,questions.jsonl} + data/test/wav/*.wav
-    dump/test/{feats.scp,feats.ark,utt2num_frames,frame_shift,feats_type,cmvn.ark}
+    dump/fbank/test/{feats.scp,feats.ark,utt2num_frames,frame_shift,feats_type,cmvn.ark}
+                                           the recipe's dump of conf/fbank.yaml (dump/<tag>/<set>)
+    dump/test -> fbank/test                the short name the tools' cases use
     exp/align/test/word.ctm                exact word times (the structured corpus's)
     exp/e2e/decode_test/predictions.jsonl  one valid prediction per question (with an n-best list)
     exp/cascade/decode_test/predictions.jsonl
@@ -83,6 +85,11 @@ def build(root: Path) -> Path:
     root.mkdir(parents=True)
     fx.make_split(root, SET, 3, seed=3)
     data = root / "data" / SET
+    # The recipe's layout, dump/<feature config tag>/<set>, which the sqa.sh cases read; the tools'
+    # cases read it through the link dump/test (the scp names the archive through it too).
+    (root / "dump" / "fbank").mkdir()
+    os.rename(root / "dump" / SET, root / "dump" / "fbank" / SET)
+    os.symlink(f"fbank/{SET}", root / "dump" / SET)
     dump = root / "dump" / SET
     text = _read_table(data / "text")
     utt2dur = {u: float(d) for u, d in _read_table(data / "utt2dur").items()}

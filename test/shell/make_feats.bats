@@ -62,3 +62,10 @@ teardown() {
     [ "$status" -eq 0 ]
     [ -z "$(find dump/x -maxdepth 1 -name '.*.tmp')" ] && [ -f dump/x/keep.me ]
 }
+
+@test "make_feats.sh --ngpu takes 0 or 1 (GPUs per job)" {
+    run steps/make_feats.sh --ngpu 2 --feats_config conf/fbank.yaml data/x dump/x
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"--ngpu must be 0 or 1 (GPUs per job), got '2'"* ]]
+    [ ! -e dump/x/feats.scp ]
+}

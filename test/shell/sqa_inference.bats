@@ -111,7 +111,7 @@ refute_grep() {
   assert_status 0
   assert_output_contains "ASR transcripts of dev test beside the alignment"
   # 2 utterances: 2 jobs, not 3
-  grep -q -- "JOB=1:2 exp/asr_ctc/test/log/asr.JOB.log ${TMP_DIR}/stub -m speechbert.bin.asr_transcribe --asr ctc --data data/test --dump dump/test --model_dir exp/ctc_aligner --out_dir exp/asr_ctc/test/split2/JOB --nj 2 --job JOB" "${TMP_DIR}/decode_cmd.log"
+  grep -q -- "JOB=1:2 exp/asr_ctc/test/log/asr.JOB.log ${TMP_DIR}/stub -m speechbert.bin.asr_transcribe --asr ctc --data data/test --dump dump/fbank/test --model_dir exp/ctc_aligner --out_dir exp/asr_ctc/test/split2/JOB --nj 2 --job JOB" "${TMP_DIR}/decode_cmd.log"
   grep -q -- "asr_transcribe --data data/test --out_dir exp/asr_ctc/test --merge exp/asr_ctc/test/split2/1 exp/asr_ctc/test/split2/2$" "${TMP_DIR}/calls.log"
   grep -q -- "steps/align.sh .* data/test " "${TMP_DIR}/calls.log"
   # a failing ASR job fails the stage, also beside the alignment
@@ -143,7 +143,7 @@ refute_grep() {
   assert_output_not_contains "runs beside"
   refute_grep "beside stages" exp/timing.md
   # stage 9 comes after stage 8's last command
-  [ "$(grep -n 'speechbert.bin.finetune --config conf/finetune_text.yaml' "${TMP_DIR}/calls.log" | tail -1 | cut -d: -f1)" -gt \
+  [ "$(grep -n 'speechbert.bin.sqa_train --config conf/finetune_text.yaml' "${TMP_DIR}/calls.log" | tail -1 | cut -d: -f1)" -gt \
     "$(grep -n 'system_name baseline-random-span' "${TMP_DIR}/calls.log" | tail -1 | cut -d: -f1)" ]
 }
 

@@ -20,7 +20,9 @@
 # Stages (each idempotent and re-runnable alone; names below are computed, never created, outside
 # the stage that owns them):
 #   1 data preparation (local/data.sh) + validation
-#   2 features + global CMVN
+#   2 features + global CMVN: dump/<tag>/<set> for each feature config (tag: its basename), the
+#     aligner's (align_feats_config) and the audio word encoder's (awe_feats_config); with
+#     units_config, k-means units learned on the training set's features: dump/units_<tag>/<set>
 #   3 CTC aligner training (also the ASR of the cascade)
 #   4 word alignment + answer time spans (+ alignment report when oracle times exist),
 #     ASR transcripts of the evaluation sets
@@ -62,8 +64,13 @@ pretrain_sets=""        # more pre-training data for stages 5-6: sets with speec
                         # (e.g. "librispeech_train_clean_100", made by local/librispeech_data.sh)
 local_data_opts=""      # options passed to local/data.sh
 
-# Features
-feats_config=conf/fbank.yaml   # feature configuration (conf/fbank.yaml or conf/mfcc.yaml)
+# Features: each feature config has its own dump, dump/<tag>/<set>, <tag> = the config's basename
+# without .yaml (conf/fbank.yaml -> dump/fbank/train; CMVN dump/<tag>/<train_set>/cmvn.ark)
+feats_config=conf/fbank.yaml   # feature configuration (conf/fbank.yaml, conf/mfcc.yaml): the default of the two below
+align_feats_config=""   # features of the CTC aligner (stage 3), the alignment and the ASR (stage 4) (default: --feats_config)
+awe_feats_config=""     # features of the audio word encoder: stages 5-8 (default: --feats_config)
+units_config=""         # discrete units for stages 5-8 (empty: none): k-means options + feats_config: (doc/units.md)
+                        # the features they are learned on; stage 2 writes dump/units_<basename>/<set>
 
 # Alignment
 alignment=ctc           # ctc: train our CTC aligner; oracle: data/<set>/oracle.ctm; ctm: --alignment_ctm_dir
@@ -185,7 +192,84 @@ fi
 # Names (computed only; stages create what they own).
 all_sets=("${train_set}" "${valid_set}" "${test_sets_a[@]}" "${pretrain_sets_a[@]}")  # validated, featurised, aligned
 eval_sets=("${valid_set}" "${test_sets_a[@]}")  # decoded and scored; choices are made on valid_set only
-cmvn="dump/${train_set}/cmvn.ark"
+
+# yaml_value <file> <key>: the value of a top-level scalar key of a YAML file (quotes and a trailing
+# comment removed; empty when the key is not there). Enough for the few keys sqa.sh itself reads.
+yaml_value() {
+    sed -n "s/^$2:[[:space:]]*//p" "$1" | head -n 1 | sed -e 's/[[:space:]]#.*$//' -e 's/[[:space:]]*$//' \
+        -e "s/^[\"']\(.*\)[\"']\$/\1/"
+}
+# feats_tag <config>: the name of a feature config's dump, dump/<tag> (its basename without .yaml).
+feats_tag() {
+    basename "${1%.*}"
+}
+
+# The feature dumps (doc/features.md): one per distinct feature config, dump/<tag>/<set>, CMVN of
+# each in dump/<tag>/<train_set>/cmvn.ark. The aligner (stages 3-4) reads align_feats_config's; the
+# audio word encoder (stages 5-8) reads awe_feats_config's, or with units_config the units dump
+# dump/units_<units tag>/<set> (no CMVN: unit ids), learned on the dump of its feats_config.
+if [ -z "${align_feats_config}" ]; then align_feats_config=${feats_config}; fi
+units_feats_config=""
+if [ -n "${units_config}" ]; then
+    if [ -n "${awe_feats_config}" ]; then
+        log "Error: --awe_feats_config ${awe_feats_config} and --units_config ${units_config}: give one (with units, stages 5-8 read the units dump)"
+        exit 2
+    fi
+    if [ ! -f "${units_config}" ]; then
+        log "Error: --units_config ${units_config}: no such file"
+        exit 2
+    fi
+    units_feats_config=$(yaml_value "${units_config}" feats_config)
+    if [ -z "${units_feats_config}" ]; then
+        log "Error: ${units_config} has no feats_config: key (the feature config whose dump the units are learned on, e.g. feats_config: conf/tuning/ssl_tiny.yaml)"
+        exit 2
+    fi
+    if [ ! -f "${units_feats_config}" ]; then
+        log "Error: ${units_config}: feats_config ${units_feats_config}: no such file"
+        exit 2
+    fi
+fi
+if [ -z "${awe_feats_config}" ]; then awe_feats_config=${feats_config}; fi
+if run_stage 2; then
+    for v in align_feats_config awe_feats_config; do
+        if [ ! -f "${!v}" ] && { [ "${v}" = align_feats_config ] || [ -z "${units_config}" ]; }; then
+            log "Error: --${v} ${!v}: no such file (its default is --feats_config)"
+            exit 2
+        fi
+    done
+fi
+# The feature configs stage 2 computes (each dump once), checked for tags that name one dump.
+feats_configs=("${align_feats_config}")
+if [ -n "${units_config}" ]; then feats_configs+=("${units_feats_config}"); else feats_configs+=("${awe_feats_config}"); fi
+declare -A config_of_tag=()
+distinct_feats_configs=()
+for c in "${feats_configs[@]}"; do
+    t=$(feats_tag "${c}")
+    if ! [[ "${t}" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || [[ "${t}" == units_* ]]; then
+        log "Error: feature config ${c}: its dump would be dump/${t}; name the config <letters, digits, ._->.yaml, not units_*"
+        exit 2
+    fi
+    if [ -n "${config_of_tag[${t}]:-}" ]; then
+        p=${config_of_tag[${t}]}
+        if [ "${p}" != "${c}" ] && [ -f "${p}" ] && [ -f "${c}" ] && ! cmp -s "${p}" "${c}"; then
+            log "Error: the feature configs ${p} and ${c} differ but both have dump/${t}: rename one"
+            exit 2
+        fi
+        continue
+    fi
+    config_of_tag[${t}]=${c}
+    distinct_feats_configs+=("${c}")
+done
+align_dumpdir="dump/$(feats_tag "${align_feats_config}")"  # stages 3-4: dump of <set>: ${align_dumpdir}/<set>
+align_cmvn="${align_dumpdir}/${train_set}/cmvn.ark"
+if [ -n "${units_config}" ]; then
+    units_src_dumpdir="dump/$(feats_tag "${units_feats_config}")"
+    awe_dumpdir="dump/units_$(feats_tag "${units_config}")"
+    awe_cmvn_opts=()
+else
+    awe_dumpdir="dump/$(feats_tag "${awe_feats_config}")"  # stages 5-8
+    awe_cmvn_opts=(--cmvn "${awe_dumpdir}/${train_set}/cmvn.ark")
+fi
 read -r -a seeds_a <<< "${seeds}"
 for s in "${seeds_a[@]}"; do
     if ! [[ "${s}" =~ ^[0-9]+$ ]]; then
@@ -309,7 +393,7 @@ asr_split() {
     rm -rf "${out}"/split[0-9]*
     mkdir -p "${out}/log"
     run_jobs "${n}" "${out}/log/asr" "${decode_cmd_a[@]}" -- \
-        "${python_a[@]}" -m speechbert.bin.asr_transcribe --asr "${asr}" --data "data/${x}" --dump "dump/${x}" \
+        "${python_a[@]}" -m speechbert.bin.asr_transcribe --asr "${asr}" --data "data/${x}" --dump "${align_dumpdir}/${x}" \
         --model_dir "${align_model_dir}" --out_dir "${split}/JOB" --nj "${n}" --job JOB
     for k in $(seq "${n}"); do parts+=("${split}/${k}"); done
     "${python_a[@]}" -m speechbert.bin.asr_transcribe --data "data/${x}" --out_dir "${out}" --merge "${parts[@]}"
@@ -458,6 +542,35 @@ wait_lane() {
     fi
 }
 
+# make_units: stage 2's units (units_config): a k-means codebook learned on the training set's
+# dump of the units' feats_config (learn_units), then every set's frames as unit ids (dump_units):
+# ${awe_dumpdir}/{codebook.npz,conf/learn_units.yaml,<set>/} (a set with the audio of an earlier
+# one links to its units, as its features do).
+make_units() {
+    local x conf="${awe_dumpdir}/conf/learn_units.yaml"
+    mkdir -p "${awe_dumpdir}/conf" "${awe_dumpdir}/log"
+    remove_orphaned_temps "${awe_dumpdir}"
+    # The k-means options of units_config (its feats_config key is sqa.sh's, not learn_units').
+    grep -v '^feats_config:' "${units_config}" > "${conf}"
+    log "learning units (${units_config}) on ${units_src_dumpdir}/${train_set} (log: ${awe_dumpdir}/log/learn_units.log)"
+    "${train_cmd_a[@]}" "${awe_dumpdir}/log/learn_units.log" \
+        "${python_a[@]}" -m speechbert.bin.learn_units --config "${conf}" \
+        --feats_scp "${units_src_dumpdir}/${train_set}/feats.scp" --out "${awe_dumpdir}/codebook.npz"
+    for x in "${all_sets[@]}"; do
+        if [ "${first_of[${x}]}" != "${x}" ]; then
+            log "data/${x} has the audio of data/${first_of[${x}]}: ${awe_dumpdir}/${x} links to its units"
+            rm -rf "${awe_dumpdir:?}/${x}"
+            ln -s "${first_of[${x}]}" "${awe_dumpdir}/${x}"
+            continue
+        fi
+        if [ -L "${awe_dumpdir}/${x}" ]; then rm "${awe_dumpdir}/${x}"; fi
+        log "units of ${units_src_dumpdir}/${x} -> ${awe_dumpdir}/${x} (log: ${awe_dumpdir}/log/dump_units.${x}.log)"
+        "${train_cmd_a[@]}" "${awe_dumpdir}/log/dump_units.${x}.log" \
+            "${python_a[@]}" -m speechbert.bin.dump_units --feats_scp "${units_src_dumpdir}/${x}/feats.scp" \
+            --codebook "${awe_dumpdir}/codebook.npz" --out_dir "${awe_dumpdir}/${x}"
+    done
+}
+
 if run_stage 1; then
     log "Stage 1: data preparation"
     stage_begin 1 "data preparation"
@@ -470,12 +583,11 @@ if run_stage 1; then
 fi
 
 if run_stage 2; then
-    log "Stage 2: features (${feats_config}) and global CMVN from ${train_set}"
-    stage_begin 2 "features + global CMVN"
+    log "Stage 2: features (${distinct_feats_configs[*]}) and global CMVN from ${train_set}${units_config:+, units (${units_config})}"
+    stage_begin 2 "features + global CMVN${units_config:+ + units}"
     # Sets with the same audio (Spoken SQuAD's test, test_wer44 and test_wer54 differ only in their
-    # ASR transcripts) share one feature dump: dump/<later set> is a link to the first one.
-    declare -A dump_of=()
-    mkdir -p dump
+    # ASR transcripts) share one feature dump: dump/<tag>/<later set> is a link to the first one.
+    declare -A dump_of=() first_of=()
     for x in "${all_sets[@]}"; do
         if [ ! -f "data/${x}/wav.scp" ]; then
             log "Error: data/${x}/wav.scp is missing (run stage 1, data preparation, first)"
@@ -484,20 +596,35 @@ if run_stage 2; then
         audio_files=("data/${x}/wav.scp")
         if [ -f "data/${x}/segments" ]; then audio_files+=("data/${x}/segments"); fi
         audio_key=$(cat "${audio_files[@]}" | md5sum | cut -d' ' -f1)
-        if [ -n "${dump_of[${audio_key}]:-}" ] && [ "${dump_of[${audio_key}]}" != "${x}" ]; then
-            log "data/${x} has the audio of data/${dump_of[${audio_key}]}: dump/${x} links to its features"
-            rm -rf "dump/${x}"
-            ln -s "${dump_of[${audio_key}]}" "dump/${x}"
-            continue
-        fi
-        dump_of[${audio_key}]=${x}
-        if [ -L "dump/${x}" ]; then rm "dump/${x}"; fi
-        steps/make_feats.sh --cmd "${train_cmd}" --nj "${nj}" --feats_config "${feats_config}" \
-            "data/${x}" "dump/${x}"
+        if [ -z "${dump_of[${audio_key}]:-}" ]; then dump_of[${audio_key}]=${x}; fi
+        first_of[${x}]=${dump_of[${audio_key}]}
     done
-    log "global CMVN of ${train_set} (log: dump/${train_set}/log/compute_cmvn.log)"
-    "${train_cmd_a[@]}" "dump/${train_set}/log/compute_cmvn.log" \
-        "${python_a[@]}" -m speechbert.bin.compute_cmvn --feats_scp "dump/${train_set}/feats.scp" --out "${cmvn}"
+    for c in "${distinct_feats_configs[@]}"; do
+        d="dump/$(feats_tag "${c}")"
+        feats_opts=(--cmd "${train_cmd}" --nj "${nj}")
+        if [ "$(yaml_value "${c}" frontend)" = ssl ] && [ "${ngpu}" -gt 0 ]; then
+            # A neural frontend on the GPU: one job per GPU, each on one.
+            feats_opts=(--cmd "${cuda_cmd} --gpu 1" --nj "${ngpu}" --ngpu 1)
+        fi
+        mkdir -p "${d}"
+        for x in "${all_sets[@]}"; do
+            if [ "${first_of[${x}]}" != "${x}" ]; then
+                log "data/${x} has the audio of data/${first_of[${x}]}: ${d}/${x} links to its features"
+                rm -rf "${d:?}/${x}"
+                ln -s "${first_of[${x}]}" "${d}/${x}"
+                continue
+            fi
+            if [ -L "${d}/${x}" ]; then rm "${d}/${x}"; fi
+            steps/make_feats.sh "${feats_opts[@]}" --feats_config "${c}" "data/${x}" "${d}/${x}"
+        done
+        log "global CMVN of ${d}/${train_set} (log: ${d}/${train_set}/log/compute_cmvn.log)"
+        "${train_cmd_a[@]}" "${d}/${train_set}/log/compute_cmvn.log" \
+            "${python_a[@]}" -m speechbert.bin.compute_cmvn --feats_scp "${d}/${train_set}/feats.scp" \
+            --out "${d}/${train_set}/cmvn.ark"
+    done
+    if [ -n "${units_config}" ]; then
+        make_units
+    fi
     stage_end
 fi
 
@@ -506,7 +633,7 @@ fi
 cascade_stage() {
     log "Stage 9: cascade baseline (asr=${asr}) -> ${text_qa_dir}"
     stage_begin 9 "cascade baseline: text QA training + decoding"
-    train "${text_qa_dir}" speechbert.bin.finetune --config "${finetune_text_config}" \
+    train "${text_qa_dir}" speechbert.bin.sqa_train --config "${finetune_text_config}" \
         --input_modality text --train_data "data/${train_set}" --valid_data "data/${valid_set}" \
         --bert_dir "${bert_dir}"
     for x in "${eval_sets[@]}"; do
@@ -544,8 +671,8 @@ seed_stages() {
         if [ "${alignment}" = ctc ] || [ "${asr}" = ctc ] || [ "${asr}" = corpus ]; then
             log "Stage 3: CTC aligner training -> ${align_model_dir}"
             train "${align_model_dir}" speechbert.bin.align_train --config "${align_config}" \
-                --train_data "data/${train_set}" --train_dump "dump/${train_set}" \
-                --valid_data "data/${valid_set}" --valid_dump "dump/${valid_set}" --cmvn "${cmvn}"
+                --train_data "data/${train_set}" --train_dump "${align_dumpdir}/${train_set}" \
+                --valid_data "data/${valid_set}" --valid_dump "${align_dumpdir}/${valid_set}" --cmvn "${align_cmvn}"
         else
             log "Stage 3: skipped (alignment=${alignment}, asr=${asr} need no CTC model)"
         fi
@@ -566,7 +693,7 @@ seed_stages() {
         for x in "${all_sets[@]}"; do
             case "${alignment}" in
                 ctc)
-                    steps/align.sh --cmd "${train_cmd}" --nj "${nj}" "data/${x}" "dump/${x}" \
+                    steps/align.sh --cmd "${train_cmd}" --nj "${nj}" "data/${x}" "${align_dumpdir}/${x}" \
                         "${align_model_dir}" "${align_dir}/${x}";;
                 oracle)
                     mkdir -p "${align_dir}/${x}"
@@ -598,20 +725,20 @@ seed_stages() {
         stage_end
     fi
 
-    # The data options shared by the audio-word training stages 5-7.
+    # The data options shared by the audio-word training stages 5-7 (the encoder's dump, ${awe_dumpdir}).
     audio_word_opts=(
-        --train_data "data/${train_set}" --train_dump "dump/${train_set}" --train_ctm "${align_dir}/${train_set}/word.ctm"
-        --valid_data "data/${valid_set}" --valid_dump "dump/${valid_set}" --valid_ctm "${align_dir}/${valid_set}/word.ctm"
-        --cmvn "${cmvn}" --bert_dir "${bert_dir}"
+        --train_data "data/${train_set}" --train_dump "${awe_dumpdir}/${train_set}" --train_ctm "${align_dir}/${train_set}/word.ctm"
+        --valid_data "data/${valid_set}" --valid_dump "${awe_dumpdir}/${valid_set}" --valid_ctm "${align_dir}/${valid_set}/word.ctm"
+        "${awe_cmvn_opts[@]}" --bert_dir "${bert_dir}"
     )
 
-    # Stages 5-6 also read the extra pre-training sets (same features and CMVN as the training set).
+    # Stages 5-6 also read the extra pre-training sets (same dump and CMVN as the training set).
     pretrain_data_opts=()
     if [ ${#pretrain_sets_a[@]} -gt 0 ]; then
         pretrain_data_opts=(--extra_train_data)
         for x in "${pretrain_sets_a[@]}"; do pretrain_data_opts+=("data/${x}"); done
         pretrain_data_opts+=(--extra_train_dump)
-        for x in "${pretrain_sets_a[@]}"; do pretrain_data_opts+=("dump/${x}"); done
+        for x in "${pretrain_sets_a[@]}"; do pretrain_data_opts+=("${awe_dumpdir}/${x}"); done
         pretrain_data_opts+=(--extra_train_ctm)
         for x in "${pretrain_sets_a[@]}"; do pretrain_data_opts+=("${align_dir}/${x}/word.ctm"); done
     fi
@@ -647,7 +774,7 @@ seed_stages() {
     if run_stage 7; then
         log "Stage 7: SQA fine-tuning -> ${finetune_dir}"
         stage_begin 7 "SQA fine-tuning"
-        train "${finetune_dir}" speechbert.bin.finetune --config "${finetune_config}" "${audio_word_opts[@]}" \
+        train "${finetune_dir}" speechbert.bin.sqa_train --config "${finetune_config}" "${audio_word_opts[@]}" \
             --init_model "${pretrain_dir}/model.avg.pt"
         stage_end
     fi
@@ -661,7 +788,7 @@ seed_stages() {
         for x in "${eval_sets[@]}"; do
             dir="${finetune_dir}/decode_${x}"
             decode_split "${dir}" sqa_decode --model_dir "${finetune_dir}" --data "data/${x}" \
-                --dump "dump/${x}" --ctm "${align_dir}/${x}/word.ctm" --cmvn "${cmvn}" "${decode_args_a[@]}"
+                --dump "${awe_dumpdir}/${x}" --ctm "${align_dir}/${x}/word.ctm" "${awe_cmvn_opts[@]}" "${decode_args_a[@]}"
             "${python_a[@]}" -m speechbert.bin.score_sqa --data "data/${x}" --predictions "${dir}/predictions.jsonl" \
                 --asr_text "${asr_dir}/${x}/text" --out_dir "${dir}" --system_name end-to-end "${seed_opt[@]}"
             for kind in first_sentence random_span; do

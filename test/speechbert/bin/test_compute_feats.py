@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import kaldiio
@@ -154,3 +155,125 @@ def test_segments(tmp_path, data):
 def test_missing_required_options(tmp_path, capsys):
     assert main(["--out_ark", str(tmp_path / "x.ark")]) == 1
     assert "missing required option(s): --wav_scp --out_scp" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ frontends (registry, SSL)
+
+# conf/fbank.yaml before frontends were registered: what old dumps and packed models hold
+OLD_FBANK_YAML = """feats_type: fbank
+sample_rate: 16000
+num_mel_bins: 80
+frame_length: 25
+frame_shift: 10
+dither: 0.0
+preemphasis_coefficient: 0.97
+window_type: povey
+low_freq: 20
+high_freq: 0
+"""
+
+
+def _old_path_archive(tmp_path: Path, wav_scp: Path) -> bytes:
+    """The archive the first version wrote: extract_to_ark over FeatureExtractor(FeatureConfig())."""
+    from speechbert.audio.extract import extract_to_ark
+    from speechbert.audio.wav_io import WavSource
+
+    out = tmp_path / "old"
+    extract_to_ark(WavSource(str(wav_scp), sample_rate=RATE), FeatureExtractor(FeatureConfig()), out / "f.ark",
+                   out / "f.scp", out / "n")
+    return (out / "f.ark").read_bytes()
+
+
+def test_recipe_fbank_config_old_flat_config_and_old_options_give_identical_archives(tmp_path, data):
+    template = Path(__file__).resolve().parents[3] / "egs" / "TEMPLATE" / "sqa1" / "conf" / "fbank.yaml"
+    old_conf = tmp_path / "old_fbank.yaml"
+    old_conf.write_text(OLD_FBANK_YAML)
+    reference = _old_path_archive(tmp_path, data / "wav.scp")
+    for k, extra in enumerate([("--config", str(template)), ("--config", str(old_conf)),
+                               ("--feats_type", "fbank", "--num_mel_bins", "80"),
+                               ("--frontend", "fbank", "--frontend_conf", "{num_mel_bins: 80}"), ()]):
+        code, out = _run(tmp_path / str(k), data / "wav.scp", *extra)
+        assert code == 0
+        assert (out / "feats.1.ark").read_bytes() == reference, extra
+
+
+def test_frontend_options_and_the_old_ones_do_not_mix(tmp_path, data, capsys):
+    code, _ = _run(tmp_path, data / "wav.scp", "--num_mel_bins", "40", "--frontend_conf", "{num_mel_bins: 40}")
+    assert code == 1 and "--num_mel_bins is an option of the old flat form" in capsys.readouterr().err
+    code, _ = _run(tmp_path, data / "wav.scp", "--frontend", "mfcc", "--feats_type", "fbank")
+    assert code == 1 and "--frontend mfcc contradicts --feats_type fbank" in capsys.readouterr().err
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("frontend: fbank\nfrontend_conf:\n  num_mel_bin: 40\n")
+    assert main(["--config", str(conf), "--out_info_dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown option 'num_mel_bin' for frontend 'fbank'" in err and str(conf) in err
+
+
+def test_help_lists_the_frontends_and_their_options(capsys):
+    assert main(["--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for text in ("--frontend {fbank,mfcc,ssl}", "fbank (log-mel filterbank, Kaldi-compatible): sample_rate: int = 16000",
+                 "num_ceps: int = 13", "ssl (self-supervised", "checkpoint: str = ''", "--ngpu"):
+        assert text in out, text
+    assert "--num_mel_bins" not in out  # the old flat options are read, not advertised
+
+
+@pytest.fixture
+def tiny_ssl(tmp_path: Path) -> dict:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audio" / "frontends"))
+    import ssl_fixture as sf
+
+    model = sf.tiny_model("wavlm", "group_norm")
+    path = sf.save_state_dict(model, tmp_path / "wavlm_tiny.pt")
+    return {"model": model, "conf": {"family": "wavlm", "checkpoint": str(path), "layer": 1,
+                                     "arch_conf": sf.tiny_arch("wavlm", "group_norm")}}
+
+
+def test_ssl_frontend_from_the_command_line_and_a_yaml_config(tmp_path, data, tiny_ssl):
+    import json
+
+    import torch
+    import yaml
+
+    code, out = _run(tmp_path / "cli", data / "wav.scp", "--frontend", "ssl", "--frontend_conf",
+                     json.dumps(tiny_ssl["conf"]))
+    assert code == 0
+    # 0.8 s, 0.5 s and 0.6 s (22.05 kHz, resampled): 1 + (n - 345) // 320 frames of 20 ms
+    assert (out / "utt2num_frames.1").read_text() == "a 39\nb 24\nc 29\n"
+    feats = dict(kaldiio.load_scp(str(out / "feats.1.scp")).items())
+    with torch.no_grad():
+        wave = torch.from_numpy(soundfile.read(data / "a.wav", dtype="float32")[0])[None]
+        want = tiny_ssl["model"].extract_features(wave)[0][0][0].numpy()
+    assert feats["a"].shape == (39, 32)
+    np.testing.assert_allclose(feats["a"], want, atol=1e-5)
+
+    conf = tmp_path / "ssl.yaml"
+    conf.write_text(yaml.safe_dump({"frontend": "ssl", "frontend_conf": tiny_ssl["conf"]}))
+    code, out2 = _run(tmp_path / "yaml", data / "wav.scp", "--config", str(conf))
+    assert code == 0
+    assert (out2 / "feats.1.ark").read_bytes() == (out / "feats.1.ark").read_bytes()
+    assert main(["--config", str(conf), "--out_info_dir", str(tmp_path / "info")]) == 0
+    assert (tmp_path / "info" / "feats_type").read_text() == "ssl 32\n"
+    assert (tmp_path / "info" / "frame_shift").read_text() == "0.02\n"
+    sub = tmp_path / "sub.yaml"
+    sub.write_text(yaml.safe_dump({"frontend": "ssl", "frontend_conf": {**tiny_ssl["conf"], "subsample": 2}}))
+    assert main(["--config", str(sub), "--out_info_dir", str(tmp_path / "info2")]) == 0
+    assert (tmp_path / "info2" / "frame_shift").read_text() == "0.04\n"
+
+
+def test_ssl_checkpoint_problems_fail_before_any_work(tmp_path, tiny_ssl, capsys):
+    import json
+
+    missing = {**tiny_ssl["conf"], "checkpoint": str(tmp_path / "none.pt")}
+    assert main(["--frontend", "ssl", "--frontend_conf", json.dumps(missing), "--out_info_dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "none.pt: no such file or directory (expected the weights of wavlm base + arch_conf (2 layers, 32 dims" in err
+    assert not (tmp_path / "feats_type").exists()
+
+
+def test_ngpu_without_a_gpu_is_a_config_error(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["--ngpu", "1", "--out_info_dir", str(tmp_path)]) == 1
+    assert "--ngpu 1 but no CUDA device is available" in capsys.readouterr().err

@@ -49,7 +49,7 @@ def test_run_from_yaml_config_inherits_the_audio_encoder(corpus, tmp_path):
     assert main(argv) == 0
     config = yaml.safe_load((out / "config.yaml").read_text())
     # the audio encoder's sizes come from the joint-embedding run
-    assert config["awe_hidden_size"] == 16 and config["feat_dim"] == 20
+    assert config["awe_conf"]["hidden_size"] == 16 and config["feat_dim"] == 20
     state = torch.load(out / "model.avg.pt", weights_only=True)
     je = torch.load(corpus / "exp/joint_embed/model.avg.pt", weights_only=True)
     assert state["encoder.audio_encoder.proj.weight"].shape == je["audio_encoder.proj.weight"].shape

@@ -110,8 +110,9 @@ def _recipe_dir(root: Path, exp: Path, tmp: Path) -> Path:
     for name in ("sqa.sh", "path.sh", "cmd.sh"):
         (recipe / name).symlink_to(repo / "egs/TEMPLATE/sqa1" / name)
     (recipe / "local/data.sh").write_text("#!/usr/bin/env bash\nexit 0\n")
-    for name in ("data", "dump"):
-        (recipe / name).symlink_to(root / name)
+    (recipe / "data").symlink_to(root / "data")
+    (recipe / "dump").mkdir()
+    (recipe / "dump/fbank").symlink_to(root / "dump")  # sqa.sh's dump/<feature config>/<set>
     (recipe / "exp/asr_ctc/test").mkdir(parents=True)
     (recipe / "exp/asr_ctc/test/text").write_text((root / "data/test/text").read_text())
     (recipe / "exp/align").symlink_to(root / "exp/align")

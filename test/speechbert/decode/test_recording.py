@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from speechbert.decode.recording import (chunk_bounds, feature_config_from_type, find_feature_config, frame_energy,
-                                         read_recording, resolve_recorded_path, write_clip)
+from speechbert.audio.frontends import frontend_from_type_line
+from speechbert.decode.recording import (chunk_bounds, find_feature_config, frame_energy, read_recording,
+                                         resolve_recorded_path, write_clip)
 from speechbert.errors import ConfigError, DataError
 
 
@@ -66,12 +67,15 @@ def test_frame_energy_follows_the_signal():
 
 
 def test_feature_config_from_the_recorded_files(tmp_path):
-    assert feature_config_from_type("fbank 80", 0.01).dim == 80
-    mfcc = feature_config_from_type("mfcc 39", 0.01)
-    assert (mfcc.num_ceps, mfcc.deltas, mfcc.dim) == (13, True, 39)
-    assert feature_config_from_type("fbank 40", 0.02).frame_shift == 20.0
+    assert frontend_from_type_line("fbank 80", 0.01).dim == 80
+    mfcc = frontend_from_type_line("mfcc 39", 0.01)
+    assert (mfcc.conf.num_ceps, mfcc.conf.use_deltas, mfcc.conf.num_mel_bins, mfcc.dim) == (13, True, 23, 39)
+    assert frontend_from_type_line("fbank 40", 0.02).conf.frame_shift == 20.0
+    assert frontend_from_type_line("fbank 40", 0.02).frame_shift == 0.02
     with pytest.raises(ConfigError):
-        feature_config_from_type("plp", 0.01)
+        frontend_from_type_line("plp", 0.01)
+    with pytest.raises(ConfigError, match="--feats_config"):  # which model? only the config copy says
+        frontend_from_type_line("ssl 768", 0.02)
     dump = tmp_path / "dump" / "train"
     dump.mkdir(parents=True)
     (dump / "feats_type").write_text("fbank 20\n")
@@ -81,10 +85,42 @@ def test_feature_config_from_the_recorded_files(tmp_path):
     model_dir.mkdir(parents=True)
     assert resolve_recorded_path("dump/train", model_dir) == tmp_path / "dump/train"  # from the recipe dir
     cfg, where = find_feature_config(model_dir, args)
-    assert (cfg.feats_type, cfg.num_mel_bins, where) == ("fbank", 20, str(dump / "feats_type"))
+    assert (cfg.name, cfg.conf.num_mel_bins, where) == ("fbank", 20, str(dump / "feats_type"))
     (dump / "conf").mkdir()
+    # an old flat copy (dumps made before frontends were registered)
     (dump / "conf" / "fbank.yaml").write_text("feats_type: fbank\nnum_mel_bins: 20\ndither: 0.5\n")
     cfg, _ = find_feature_config(model_dir, args)
-    assert cfg.dither == 0.5
+    assert (cfg.name, cfg.conf.num_mel_bins, cfg.conf.dither) == ("fbank", 20, 0.5)
+    # the new form
+    (dump / "conf" / "fbank.yaml").write_text("frontend: mfcc\nfrontend_conf: {num_ceps: 10, use_deltas: false}\n")
+    cfg, where = find_feature_config(model_dir, args)
+    assert (cfg.feats_type_line, where) == ("mfcc 10", str(dump / "conf" / "fbank.yaml"))
     with pytest.raises(ConfigError, match="--feats_config"):
         find_feature_config(model_dir, argparse.Namespace(train_dump="elsewhere"))
+
+
+def test_an_ssl_feature_config_copy_finds_its_checkpoint_from_the_recipe_dir(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audio" / "frontends"))
+    import ssl_fixture as sf
+
+    recipe = tmp_path / "recipe"
+    (recipe / "exp" / "finetune").mkdir(parents=True)
+    (recipe / "downloads").mkdir()
+    sf.save_state_dict(sf.tiny_model("hubert"), recipe / "downloads" / "h.pt")
+    dump = recipe / "dump" / "train"
+    (dump / "conf").mkdir(parents=True)
+    (dump / "feats_type").write_text("ssl 32\n")
+    (dump / "conf" / "ssl.yaml").write_text(yaml.safe_dump({"frontend": "ssl", "frontend_conf": {
+        "family": "hubert", "checkpoint": "downloads/h.pt", "arch_conf": sf.tiny_arch("hubert"), "layer": 1}}))
+    monkeypatch.chdir(tmp_path)  # not the recipe dir: paths are found from exp/<name>/../..
+    frontend, where = find_feature_config(recipe / "exp" / "finetune", argparse.Namespace(train_dump="dump/train"))
+    assert (frontend.feats_type_line, frontend.frame_shift, where) == ("ssl 32", 0.02, str(dump / "conf" / "ssl.yaml"))
+    assert frontend(sf.speechlike(0.5)).shape == (24, 32)
+    (dump / "conf" / "ssl.yaml").unlink()  # only the feats_type line: it cannot say which model
+    with pytest.raises(ConfigError, match="--feats_config"):
+        find_feature_config(recipe / "exp" / "finetune", argparse.Namespace(train_dump="dump/train"))

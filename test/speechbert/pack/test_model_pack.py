@@ -51,7 +51,12 @@ def test_recorded_paths_are_rewritten_into_the_archive_and_checksums_kept(system
     assert (config["bert_dir"], config["cmvn"], config["train_dump"]) == ("bert", "cmvn.ark", "features")
     assert config["init_param"] == [] and config.get("init_model") is None
     trained = yaml.safe_load((system["exp"] / "config.yaml").read_text())
-    assert config["awe_hidden_size"] == trained["awe_hidden_size"] == 64
+    from speechbert.registry import parse_conf_mapping
+
+    # the encoder's options, written by the trainer (the run was given the older --awe_hidden_size)
+    assert config["awe"] == trained["awe"] == "rnn" and "awe_hidden_size" not in config
+    assert parse_conf_mapping(config["awe_conf"])["hidden_size"] == parse_conf_mapping(trained["awe_conf"])[
+        "hidden_size"] == 64
 
 
 def test_meta_yaml_records_versions_training_results_and_every_checksum(system):
@@ -118,3 +123,18 @@ def test_a_cmvn_changed_since_training_is_refused(system, tmp_path):
     (exp / "inputs.yaml").write_text(text)
     with pytest.raises((ConfigError, DataError), match="changed since the model was trained"):
         pack_model(exp, tmp_path / "m.zip", aligner_dir=system["aligner"])
+
+
+def test_an_older_config_is_packed_in_the_current_form(tmp_path):
+    """A config.yaml with the flat awe_* options of the first version is packed as awe + awe_conf."""
+    from speechbert.pack.model_pack import packed_config
+
+    old = {"awe_hidden_size": 64, "awe_layers": 1, "awe_bidirectional": True, "awe_rnn_type": "gru",
+           "awe_decoder_hidden_size": 32, "awe_dropout": 0.0, "feat_dim": 20, "frame_pooling": 1,
+           "max_word_frames": 8, "bert_layers": 2, "init_model": None, "init_audio_encoder": None,
+           "init_param": [], "bert_dir": "x", "train_dump": "y", "cmvn": None}
+    out = packed_config(old, None)
+    assert not any(k in out for k in old if k.startswith("awe_"))
+    assert out["awe"] == "rnn"
+    assert out["awe_conf"] == {"hidden_size": 64, "num_layers": 1, "bidirectional": True, "rnn_type": "gru",
+                               "decoder_hidden_size": 32, "dropout": 0.0}

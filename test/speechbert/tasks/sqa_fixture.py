@@ -168,7 +168,7 @@ def read_metrics(exp: Path) -> list[dict]:
 
 
 #: small audio word encoder used by every run on the structured corpus
-AWE_ARGS = ["--awe_hidden_size", "64", "--awe_decoder_hidden_size", "64"]
+AWE_ARGS = ["--awe", "rnn", "--awe_conf", "{hidden_size: 64, decoder_hidden_size: 64}"]
 #: trainer options of the test runs: no workers, no tensorboard, one model average
 RUN_ARGS = ["--num_workers", "0", "--tensorboard", "false", "--log_interval", "20", "--batch_size", "8",
             "--resume", "false"]

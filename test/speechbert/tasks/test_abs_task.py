@@ -122,9 +122,9 @@ def test_main_reports_errors_as_one_line(tmp_path, capsys):
 
 def test_every_training_tool_names_itself_in_errors(capsys):
     """Not "abs_task: error: ...": the entry point's own name, in errors and in the logged command."""
-    from speechbert.bin import align_train, finetune, joint_embed_train, pretrain
+    from speechbert.bin import align_train, joint_embed_train, pretrain, sqa_train
 
-    for tool, name in ((finetune, "finetune"), (pretrain, "pretrain"), (joint_embed_train, "joint_embed_train"),
+    for tool, name in ((sqa_train, "sqa_train"), (pretrain, "pretrain"), (joint_embed_train, "joint_embed_train"),
                        (align_train, "align_train")):
         try:
             rc = tool.main(["--no_such_option"])

@@ -160,7 +160,7 @@ def test_end_to_end_audio_mlm_accuracy_improves(sqa_corpus, joint_embed_exp, pre
         fx.corpus_args(sqa_corpus) + fx.pretrain_model_args(joint_embed_exp) + ["--output_dir", "x"])
     seed_everything(args.seed)
     model = PretrainTask.build_model(args)
-    assert args.awe_hidden_size == 64  # taken from the joint-embedding run's config.yaml
+    assert args.awe == "rnn" and args.awe_conf["hidden_size"] == 64  # from the joint-embedding run's config.yaml
     init_parameters(model, args.init_param)
     model.eval()
     with torch.no_grad():

@@ -147,7 +147,8 @@ def test_end_to_end_audio_finetuning_improves_f1(sqa_corpus, pretrain_exp, tmp_p
     assert SQATask.main(argv) == 0
     args = SQATask.get_parser().parse_args(argv)
     initial = _initial_f1(args)
-    assert args.bert_layers == 2 and args.awe_hidden_size == 64  # inherited through pretrain -> joint_embed
+    # inherited through pretrain -> joint_embed
+    assert args.bert_layers == 2 and args.awe == "rnn" and args.awe_conf["hidden_size"] == 64
     records = fx.read_metrics(out)
     final = max(r["valid.f1"] for r in records)
     assert final >= initial + 30.0, (initial, [r["valid.f1"] for r in records])

@@ -1,6 +1,6 @@
 """Stage 7: fine-tune for spoken question answering (--input_modality text: the cascade's text QA model).
 
-Usage: python -m speechbert.bin.finetune --config conf/<name>.yaml [options]; see --help and
+Usage: python -m speechbert.bin.sqa_train --config conf/<name>.yaml [options]; see --help and
 doc/speechbert_tasks.md.
 """
 

@@ -1,4 +1,4 @@
-"""finetune: the stage-7 command line (audio end-to-end and --input_modality text)."""
+"""sqa_train: the stage-7 command line (audio end-to-end and --input_modality text)."""
 
 import subprocess
 import sys
@@ -11,7 +11,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tasks"))
 import sqa_fixture as fx  # noqa: E402
 
-from speechbert.bin.finetune import main  # noqa: E402
+from speechbert.bin.sqa_train import main  # noqa: E402
 from speechbert.bin.joint_embed_train import main as joint_embed_main  # noqa: E402
 
 SMALL = ["--max_seq_len", "24", "--max_question_len", "8", "--window_stride", "6", "--max_epoch", "1",
@@ -27,7 +27,7 @@ def corpus(tmp_path_factory):
 
 
 def test_help_lists_the_task_options():
-    out = subprocess.run([sys.executable, "-m", "speechbert.bin.finetune", "--help"],
+    out = subprocess.run([sys.executable, "-m", "speechbert.bin.sqa_train", "--help"],
                          capture_output=True, text=True, check=True).stdout
     for opt in ("--init_model", "--input_modality", "--window_stride", "--window_units", "--negative_windows",
                 "--max_answer_len"):
@@ -60,7 +60,7 @@ def test_audio_run_from_yaml_config(corpus, tmp_path):
         + fx.corpus_args(corpus) + SMALL
     assert main(argv) == 0
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["awe_hidden_size"] == 16 and config["negative_windows"] == "drop"
+    assert config["awe_conf"]["hidden_size"] == 16 and config["negative_windows"] == "drop"
     state = torch.load(out / "model.avg.pt", weights_only=True)
     je_state = torch.load(je / "model.avg.pt", weights_only=True)
     # frozen: the audio encoder is the joint-embedding one, unchanged
