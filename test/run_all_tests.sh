@@ -48,7 +48,7 @@ checks_lane() {
     run_suite shell bash test/shell/run_shell_tests.sh
     run_suite pytest bash test/run_pytest.sh
     run_suite repro-check-quick bash test/integration/repro_check.sh --quick
-    run_suite tuning-variants-short bash test/integration/tuning_variants.sh --size 0.05
+    run_suite tuning-short bash test/integration/tuning_variants.sh --size 0.05
     if [ -f test/kill/kill_anywhere.sh ]; then
         run_suite kill-test-short bash test/kill/kill_anywhere.sh --short
     fi
