@@ -164,6 +164,16 @@ def add_deltas(feats: np.ndarray, order: int = 2, window: int = 2) -> np.ndarray
     return np.concatenate(out, axis=1).astype(np.float32)
 
 
+def check_finite_features(feats: np.ndarray, utt: str = "") -> np.ndarray:
+    """Return freshly extracted ``feats`` if all finite, else raise ``DataError`` naming ``utt``
+    (the check of every frontend's output)."""
+    if not np.isfinite(feats).all():
+        bad = int(np.count_nonzero(~np.isfinite(feats).all(axis=1)))
+        raise DataError(f"features contain NaN/Inf in {bad} of {feats.shape[0]} frames "
+                        "(NaN/Inf or extreme samples in the audio?)", key=utt or None)
+    return feats
+
+
 class FeatureExtractor:
     """Turn mono float32 samples at ``config.sample_rate`` into ``(frames, dim)`` float32 matrices."""
 
@@ -198,11 +208,7 @@ class FeatureExtractor:
     @staticmethod
     def check_features(feats: np.ndarray, utt: str = "") -> np.ndarray:
         """Return ``feats`` if all finite, else raise ``DataError`` naming ``utt``."""
-        if not np.isfinite(feats).all():
-            bad = int(np.count_nonzero(~np.isfinite(feats).all(axis=1)))
-            raise DataError(f"features contain NaN/Inf in {bad} of {feats.shape[0]} frames "
-                            "(NaN/Inf or extreme samples in the audio?)", key=utt or None)
-        return feats
+        return check_finite_features(feats, utt)
 
     def extract(self, samples: np.ndarray) -> np.ndarray:
         """Features of audio that passed :meth:`check_audio`, not yet checked for NaN/Inf."""

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from speechbert.audio.features import check_finite_features
 from speechbert.errors import DataError
 from speechbert.registry import Registry
 
@@ -105,11 +106,7 @@ class Frontend(abc.ABC):
     @staticmethod
     def check_features(feats: np.ndarray, utt: str = "") -> np.ndarray:
         """Return ``feats`` if all finite, else raise ``DataError`` naming ``utt``."""
-        if not np.isfinite(feats).all():
-            bad = int(np.count_nonzero(~np.isfinite(feats).all(axis=1)))
-            raise DataError(f"features contain NaN/Inf in {bad} of {feats.shape[0]} frames "
-                            "(NaN/Inf or extreme samples in the audio?)", key=utt or None)
-        return feats
+        return check_finite_features(feats, utt)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.feats_type_line}, frame_shift={self.frame_shift:g} s)"
