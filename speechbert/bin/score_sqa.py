@@ -21,6 +21,7 @@ from typing import Sequence
 
 from speechbert.bin.cli import get_base_parser, run_main
 from speechbert.errors import ConfigError, DataError
+from speechbert.gc_pause import gc_paused
 from speechbert.io.atomic import atomic_open
 from speechbert.io.kaldi_table import write_table
 from speechbert.io.sqa_data import load_sqa_set
@@ -73,6 +74,11 @@ def _default_system_name(predictions: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    with gc_paused():  # a fifth of the CPU time went to collections that find nothing
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     data = Path(args.data)
     if args.bootstrap_samples < 0:
         raise ConfigError(f"--bootstrap_samples must be 0 (no intervals) or positive, got {args.bootstrap_samples}")

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from speechbert.errors import DataError
 from speechbert.io.atomic import atomic_open
 from speechbert.io.jsonl import iter_jsonl
-from speechbert.io.kaldi_table import check_key, iter_table, read_table
+from speechbert.io.kaldi_table import check_key, read_table
 
 __all__ = ["read_contexts", "write_contexts", "iter_questions", "read_questions", "write_questions",
            "validate_question", "passage_text", "passage_words", "passage_word_utts",
@@ -30,12 +30,13 @@ def read_contexts(path: str | Path) -> dict[str, list[str]]:
     """Read ``contexts``: ``{context_id: [utt, ...]}`` in file order.
 
     Raises:
-        DataError: on the table errors of ``iter_table``, an invalid utterance id, or an utterance
+        DataError: on the table errors of ``read_table``, an invalid utterance id, or an utterance
             listed twice (in one context or across contexts).
     """
     contexts: dict[str, list[str]] = {}
     owner: dict[str, str] = {}
-    for lineno, cid, value in iter_table(path):
+    # A valid table has one entry a line, so the entry's position is its line number.
+    for lineno, (cid, value) in enumerate(read_table(path).items(), start=1):
         utts = value.split()
         for utt in utts:
             why = check_key(utt)
@@ -264,7 +265,7 @@ def read_utt2dur(data_dir: str | Path, *, required: bool = True) -> dict[str, fl
     if not required and not path.exists():
         return None
     utt2dur: dict[str, float] = {}
-    for lineno, utt, value in iter_table(path):
+    for lineno, (utt, value) in enumerate(read_table(path).items(), start=1):  # one entry a line
         try:
             dur = float(value)
         except ValueError:

@@ -25,7 +25,7 @@ import numpy as np
 
 from speechbert.errors import ConfigError, DataError
 from speechbert.io.jsonl import iter_jsonl
-from speechbert.io.kaldi_table import iter_table
+from speechbert.io.kaldi_table import read_table
 from speechbert.io.sqa_data import SQASet, char_span_to_word_span
 from speechbert.metrics.bootstrap import (CI_LEVEL, DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED,
                                           mean_intervals)
@@ -162,7 +162,7 @@ def read_asr_text(path: str | Path, reference: Mapping[str, str]) -> dict[str, s
             ``reference`` (the transcript of another set would otherwise score as all deletions).
     """
     out: dict[str, str] = {}
-    for lineno, utt, words in iter_table(path, allow_empty_value=True):
+    for lineno, (utt, words) in enumerate(read_table(path, allow_empty_value=True).items(), start=1):  # one a line
         if utt not in reference:
             raise DataError(f"utterance {utt!r} is not in the data set's text (the ASR transcript of another "
                             "set?)", path, lineno)

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from speechbert.command_line import local_rank_prefix, seed_everything, setup_logging
 from speechbert.errors import ConfigError
 from speechbert.io.atomic import atomic_open, remove_orphaned_temps
-from speechbert.plots.training_curves import plot_after_training
+from speechbert.plots.training_curves import PLOTS_DIR, plot_after_training
 from speechbert.train.average import (SNAPSHOT_RE, METRICS_FILE, average_checkpoints, load_state_dict,
                                       snapshot_epoch)
 from speechbert.train.batch_sampler import BucketBatchSampler
@@ -323,7 +323,8 @@ class Trainer:
         """Train until max_epoch / max_steps, then write model.avg.pt."""
         if self.ctx.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            orphans = remove_orphaned_temps(self.out)
+            # plots/ too: a kill while the curves are drawn leaves its temporary file there.
+            orphans = remove_orphaned_temps(self.out) + remove_orphaned_temps(self.out / PLOTS_DIR)
             if orphans:
                 logging.warning("removed %d temporary file(s) of an interrupted earlier run: %s", len(orphans),
                                 " ".join(p.name for p in orphans))

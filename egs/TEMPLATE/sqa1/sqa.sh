@@ -682,7 +682,7 @@ seed_stages() {
     if run_stage 4; then
         log "Stage 4: word alignment (${alignment}) and answer time spans"
         stage_begin 4 "alignment, answer spans, ASR transcripts"
-        for x in "${all_sets[@]}"; do remove_orphaned_temps "data/${x}" "${align_dir}/${x}"; done
+        for x in "${all_sets[@]}"; do remove_orphaned_temps "data/${x}" "${align_dir}/${x}" "${align_dir}/${x}/plots"; done
         for x in "${eval_sets[@]}"; do remove_orphaned_temps "${asr_dir}/${x}"; done
         # ASR transcripts of the evaluation sets: the cascade reads them, and every system's scores
         # are split by whether the answer span has ASR errors. They read only the features and the

@@ -87,3 +87,62 @@ def test_keys_that_would_escape_their_directory_are_refused(tmp_path):
     with pytest.raises(DataError, match=r"contains '/'"):
         write_table(tmp_path / "out", {"../x": "y"})
     assert not (tmp_path / "out").exists()
+
+
+def _line_by_line(path, **kw):
+    from speechbert.io.kaldi_table import iter_table
+
+    try:
+        return {k: v for _, k, v in iter_table(path, **kw)}
+    except DataError as e:
+        return ("error", str(e))
+
+
+def _bulk(path, **kw):
+    try:
+        return read_table(path, **kw)
+    except DataError as e:
+        return ("error", str(e))
+
+
+def test_bulk_reader_agrees_with_the_line_by_line_reader(tmp_path):
+    """read_table's whole-file checks must accept, reject and read exactly as iter_table does:
+    random tables, valid and broken in every way iter_table knows, both sortedness modes."""
+    import random
+
+    from speechbert.io.kaldi_table import _read_valid_table
+
+    rng = random.Random(5)
+    pieces = ["a", "b", "utt1", "é", "x-y_z.1", "k/", "k$", "k;", "k[1]", "~k", "ab"]
+    seps = [" ", "\t", "  ", " \u00a0", "\u2028"]
+    values = ["v", "two words", "", "  padded  ", "tab\there", "cr\rmid", "\x1f", "ü ñ"]
+    bulk_accepted = 0
+    for trial in range(600):
+        lines = []
+        for _ in range(rng.randint(0, 6)):
+            key = rng.choice(pieces) + str(rng.randint(0, 3))
+            kind = rng.random()
+            if kind < 0.05:
+                lines.append(b"\n")
+            elif kind < 0.08:
+                lines.append(b"   \n")
+            elif kind < 0.1:
+                lines.append((key + " v\r\n").encode())
+            elif kind < 0.12:
+                lines.append(b"bad\xff utf8\n")
+            else:
+                lines.append((rng.choice(["", " "]) + key + rng.choice(seps) + rng.choice(values) + "\n").encode())
+        if rng.random() < 0.7:
+            lines.sort()
+        data = b"".join(lines)
+        if data and rng.random() < 0.05:
+            data = data[:-1]  # no trailing newline
+        path = tmp_path / f"t{trial}"
+        path.write_bytes(data)
+        for kw in ({}, {"require_sorted": False}, {"allow_empty_value": True},
+                   {"require_sorted": False, "allow_empty_value": True}):
+            assert _bulk(path, **kw) == _line_by_line(path, **kw), (data, kw)
+            bulk_accepted += _read_valid_table(path, kw.get("require_sorted", True),
+                                               kw.get("allow_empty_value", False)) is not None
+    # The bulk path must actually take most valid tables, or it saves nothing.
+    assert bulk_accepted > 100, bulk_accepted

@@ -84,6 +84,9 @@ def test_error_marks_match_align_words() -> None:
     pairs = [([rng.choice("abcd") for _ in range(rng.randint(0, 12))],
               [rng.choice("abcd") for _ in range(rng.randint(0, 12))]) for _ in range(400)]
     pairs += [(["a"], ["a"]), ([], []), ([], ["z"]), (["a", "b"], [])]
+    # Long pairs: their batches need the int32 table, the short ones' fit int16 (both checked).
+    pairs += [([rng.choice("abcdefgh") for _ in range(rng.randint(100, 160))],
+               [rng.choice("abcdefgh") for _ in range(rng.randint(100, 160))]) for _ in range(6)]
     for max_cells in (10, 4_000_000):  # one pair per batch, and everything in a few batches
         for (ref, hyp), marks in zip(pairs, error_marks(pairs, max_cells=max_cells)):
             wrong = np.zeros(len(ref), dtype=bool)

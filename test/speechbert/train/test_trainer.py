@@ -220,5 +220,8 @@ def test_temporary_files_of_a_killed_run_are_removed_at_start(tmp_path):
     (out / ".checkpoint.pt.x8f2k1.tmp").write_bytes(b"\0" * 1000)  # a write killed half way
     (out / ".snapshot.ep.1.abc.tmp").write_bytes(b"")
     (out / "notes.txt").write_text("mine\n")
+    (out / "plots").mkdir()
+    (out / "plots" / ".loss.png.q1w2e3.tmp").write_bytes(b"\x89PNG")  # killed while drawing the curves
     assert _train(out, "--max_epoch", "1") == 0
     assert not list(out.glob(".*.tmp")) and (out / "notes.txt").read_text() == "mine\n"
+    assert not list((out / "plots").glob(".*.tmp")) and (out / "plots" / "loss.png").is_file()
