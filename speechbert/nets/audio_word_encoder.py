@@ -45,9 +45,11 @@ __all__ = ["AudioWordEncoder", "AudioWordEncoderConfig", "AudioWordOutput", "RNN
 
 _RNN_TYPES = {"gru": nn.GRU, "lstm": nn.LSTM}
 #: parameters of the reconstruction decoder that pre-training and fine-tuning freeze. ``condition``
-#: (decoder-only too) is left out on purpose: models trained before the encoder registry kept it
-#: trainable, and freezing it would change the optimizer's parameter list of their checkpoints.
-_PRETRAINING_ONLY_PREFIXES = ("init_state.", "decoder.", "out.")
+#: feeds only the decoder: left trainable, it got no gradient, which DDP refuses ("Expected to have
+#: finished reduction in the prior iteration") -- ``./run.sh --ngpu 2`` failed in stage 6. Its
+#: values never changed either way (no gradient, so AdamW skipped it); only the optimizer's
+#: parameter list is shorter, so a run checkpointed by the code before this cannot resume (retrain).
+_PRETRAINING_ONLY_PREFIXES = ("init_state.", "decoder.", "out.", "condition.")
 
 
 @dataclasses.dataclass

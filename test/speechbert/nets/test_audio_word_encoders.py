@@ -22,10 +22,11 @@ def test_rnn_from_the_registry_is_the_rnn_autoencoder_with_its_decoder():
     assert (enc.config.hidden_size, enc.config.decoder_hidden_size, enc.config.input_dim) == (8, 6, 5)
     out = enc(torch.randn(3, 4, 5), torch.tensor([4, 2, 1]))
     assert out.vectors.shape == (3, 12) and out.reconstruction.shape == (3, 4, 5)
-    # the reconstruction decoder's parameters, which pre-training freezes (today's set, see the module)
+    # the reconstruction decoder's parameters, which pre-training freezes (`condition` feeds only
+    # the decoder too: trainable, it got no gradient, which DDP refuses)
     assert enc.pretraining_only_parameters() == [
-        "init_state.weight", "init_state.bias", "decoder.weight_ih_l0", "decoder.weight_hh_l0",
-        "decoder.bias_ih_l0", "decoder.bias_hh_l0", "out.weight", "out.bias"]
+        "init_state.weight", "init_state.bias", "condition.weight", "condition.bias", "decoder.weight_ih_l0",
+        "decoder.weight_hh_l0", "decoder.bias_ih_l0", "decoder.bias_hh_l0", "out.weight", "out.bias"]
 
 
 def test_a_bad_rnn_option_is_a_config_error_naming_the_key():

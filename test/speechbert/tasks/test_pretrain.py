@@ -68,6 +68,9 @@ def test_forward_backward_reaches_every_trained_part(target):
     assert named["encoder.audio_encoder.proj.weight"].grad is not None
     # the reconstruction decoder is not used after the joint embedding
     assert not named["encoder.audio_encoder.decoder.weight_ih_l0"].requires_grad
+    # DDP (find_unused_parameters false) refuses a trainable parameter that gets no gradient: the
+    # decoder-only `condition` layer did, and `./run.sh --ngpu 2` failed in stage 6
+    assert [n for n, p in named.items() if p.requires_grad and p.grad is None] == []
 
 
 def test_masking_only_where_allowed_and_deterministic_in_eval():
