@@ -28,6 +28,8 @@ log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (repro_check.sh) $*" >&2; }
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 corpus=mini_spoken_squad
 python="${root}/tools/venv/bin/python"
+# shellcheck source=test/integration/lib/recipe_copy.sh
+. "${root}/test/integration/lib/recipe_copy.sh"
 
 quick=false
 share_data=false
@@ -53,20 +55,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-if [ ! -x "${python}" ] || [ ! -f "${root}/tools/activate_python.sh" ]; then
-  log "Error: ${root}/tools/venv is not built: run \`make venv\` first"
-  exit 2
-fi
-
-if [ -z "${workdir}" ]; then
-  workdir=$(mktemp -d "${TMPDIR:-/tmp}/repro_check.XXXXXX")
-elif [ -e "${workdir}" ]; then
-  log "Error: --workdir ${workdir} exists; give a new path"
-  exit 2
-else
-  mkdir -p "${workdir}"
-fi
-workdir=$(cd "${workdir}" && pwd)
+require_venv "${root}"
+workdir=$(new_workdir "${workdir}" repro_check)
 
 # The code both runs use: the repository itself (--live_code), or a copy taken now. The copy of
 # speechbert/ comes first on PYTHONPATH, ahead of the venv's editable install of the repository.
@@ -79,31 +69,6 @@ if [ "${live_code}" = false ]; then
   export PYTHONPATH="${code}${PYTHONPATH:+:${PYTHONPATH}}"
   log "code copied to ${code} (speechbert/ on PYTHONPATH)"
 fi
-
-# One run root per run, laid out like the repository as far as the recipe looks: utils/, steps/,
-# egs/TEMPLATE (from ${code}) and tools/ are links, egs/<corpus>/sqa1 is a copy of the recipe's own
-# files (its relative links to ../../TEMPLATE and ../../../utils then resolve inside the run
-# root, and path.sh finds MAIN_ROOT=<run root>). Earlier outputs of the real recipe dir (data/,
-# exp/ ...) are not copied.
-make_run_dir() {  # make_run_dir <run root>: prints the recipe dir
-  local run_root=$1 f name
-  local src="${root}/egs/${corpus}/sqa1"
-  local dst="${run_root}/egs/${corpus}/sqa1"
-  mkdir -p "${dst}"
-  for name in utils steps; do
-    ln -s "${code}/${name}" "${run_root}/${name}"
-  done
-  ln -s "${root}/tools" "${run_root}/tools"
-  ln -s "${code}/egs/TEMPLATE" "${run_root}/egs/TEMPLATE"
-  for f in "${src}"/* "${src}"/.[!.]*; do
-    [ -e "${f}" ] || [ -L "${f}" ] || continue
-    case "${f##*/}" in
-      data | db | dump | exp | downloads | tensorboard | RESULTS.md) continue ;;
-    esac
-    cp -a "${f}" "${dst}/"
-  done
-  echo "${dst}"
-}
 
 run_recipe() {  # run_recipe <recipe dir> <label> <run.sh args...>
   local dir=$1 label=$2
@@ -118,8 +83,8 @@ run_recipe() {  # run_recipe <recipe dir> <label> <run.sh args...>
   log "run ${label} done in $((SECONDS - start)) s"
 }
 
-dir_a=$(make_run_dir "${workdir}/a")
-dir_b=$(make_run_dir "${workdir}/b")
+dir_a=$(make_run_dir "${root}" "${code}" "${corpus}" "${workdir}/a")
+dir_b=$(make_run_dir "${root}" "${code}" "${corpus}" "${workdir}/b")
 log "work dir ${workdir}: A=${dir_a} B=${dir_b}"
 
 # What both runs get: the corpus size (quick), then every command runs in A, then in B.

@@ -28,7 +28,8 @@ log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (tuning_variants.sh) $*" >&2; }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 corpus=mini_spoken_squad
-python="${root}/tools/venv/bin/python"
+# shellcheck source=test/integration/lib/recipe_copy.sh
+. "${root}/test/integration/lib/recipe_copy.sh"
 
 workdir=""
 size=0.1
@@ -46,35 +47,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-if [ ! -x "${python}" ] || [ ! -f "${root}/tools/activate_python.sh" ]; then
-  log "Error: ${root}/tools/venv is not built: run \`make venv\` first"
-  exit 2
-fi
-if [ -z "${workdir}" ]; then
-  workdir=$(mktemp -d "${TMPDIR:-/tmp}/tuning_variants.XXXXXX")
-elif [ -e "${workdir}" ]; then
-  log "Error: --workdir ${workdir} exists; give a new path"
-  exit 2
-else
-  mkdir -p "${workdir}"
-fi
-workdir=$(cd "${workdir}" && pwd)
+require_venv "${root}"
+workdir=$(new_workdir "${workdir}" tuning_variants)
 
-# The recipe copy, laid out like the repository as far as the recipe looks (as repro_check.sh does):
-# utils/, steps/, egs/TEMPLATE and tools/ are links, egs/<corpus>/sqa1 a copy of the recipe's own
-# files without its outputs.
-src="${root}/egs/${corpus}/sqa1"
-dir="${workdir}/egs/${corpus}/sqa1"
-mkdir -p "${dir}"
-for name in utils steps tools; do ln -s "${root}/${name}" "${workdir}/${name}"; done
-ln -s "${root}/egs/TEMPLATE" "${workdir}/egs/TEMPLATE"
-for f in "${src}"/* "${src}"/.[!.]*; do
-  [ -e "${f}" ] || [ -L "${f}" ] || continue
-  case "${f##*/}" in
-    data | db | dump | exp | downloads | tensorboard | RESULTS.md) continue ;;
-  esac
-  cp -a "${f}" "${dir}/"
-done
+# The recipe copy (lib/recipe_copy.sh; the repository's own code, linked).
+dir=$(make_run_dir "${root}" "${root}" "${corpus}" "${workdir}")
 cd "${dir}"
 run_log=${dir}/tuning_run.log
 
