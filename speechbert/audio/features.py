@@ -174,6 +174,19 @@ def check_finite_features(feats: np.ndarray, utt: str = "") -> np.ndarray:
     return feats
 
 
+def check_mono_audio(samples: np.ndarray, min_samples: int, sample_rate: int, utt: str = "",
+                     frame_ms: float | None = None) -> None:
+    """Raise ``DataError`` naming ``utt`` unless ``samples`` is mono with at least one frame
+    (``min_samples``) -- the audio check of every frontend. ``frame_ms``: the frame length the
+    message names (default: ``min_samples`` in milliseconds)."""
+    if samples.ndim != 1:
+        raise DataError(f"expected mono samples, got shape {samples.shape}", key=utt or None)
+    if len(samples) < min_samples:
+        ms = 1000.0 * min_samples / sample_rate if frame_ms is None else frame_ms
+        raise DataError(f"audio too short for one frame: {len(samples)} samples < {min_samples} "
+                        f"({ms:g} ms at {sample_rate} Hz)", key=utt or None)
+
+
 class FeatureExtractor:
     """Turn mono float32 samples at ``config.sample_rate`` into ``(frames, dim)`` float32 matrices."""
 
@@ -198,12 +211,7 @@ class FeatureExtractor:
     def check_audio(self, samples: np.ndarray, utt: str = "") -> None:
         """Raise ``DataError`` naming ``utt`` unless ``samples`` is mono with at least one frame."""
         cfg = self.config
-        if samples.ndim != 1:
-            raise DataError(f"expected mono samples, got shape {samples.shape}", key=utt or None)
-        if len(samples) < cfg.window_samples:
-            raise DataError(f"audio too short for one frame: {len(samples)} samples < "
-                            f"{cfg.window_samples} ({cfg.frame_length:g} ms at {cfg.sample_rate} Hz)",
-                            key=utt or None)
+        check_mono_audio(samples, cfg.window_samples, cfg.sample_rate, utt, frame_ms=cfg.frame_length)
 
     @staticmethod
     def check_features(feats: np.ndarray, utt: str = "") -> np.ndarray:

@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from speechbert.audio.features import check_finite_features
-from speechbert.errors import DataError
+from speechbert.audio.features import check_finite_features, check_mono_audio
 from speechbert.registry import Registry
 
 FRONTENDS = Registry(
@@ -96,12 +95,7 @@ class Frontend(abc.ABC):
 
     def check_audio(self, samples: np.ndarray, utt: str = "") -> None:
         """Raise ``DataError`` naming ``utt`` unless ``samples`` is mono with at least one frame."""
-        if samples.ndim != 1:
-            raise DataError(f"expected mono samples, got shape {samples.shape}", key=utt or None)
-        if len(samples) < self.min_samples:
-            raise DataError(f"audio too short for one frame: {len(samples)} samples < {self.min_samples} "
-                            f"({1000.0 * self.min_samples / self.sample_rate:g} ms at {self.sample_rate} Hz)",
-                            key=utt or None)
+        check_mono_audio(samples, self.min_samples, self.sample_rate, utt)
 
     @staticmethod
     def check_features(feats: np.ndarray, utt: str = "") -> np.ndarray:
