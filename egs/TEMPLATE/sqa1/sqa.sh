@@ -542,6 +542,15 @@ wait_lane() {
     fi
 }
 
+# link_dump_to_first <dump root> <set> <what>: <dump root>/<set> becomes a link to the dump of the
+# first set with the same audio (first_of, stage 2), replacing whatever was there.
+link_dump_to_first() {
+    local d=$1 x=$2 what=$3
+    log "data/${x} has the audio of data/${first_of[${x}]}: ${d}/${x} links to its ${what}"
+    rm -rf "${d:?}/${x}"
+    ln -s "${first_of[${x}]}" "${d}/${x}"
+}
+
 # make_units: stage 2's units (units_config): a k-means codebook learned on the training set's
 # dump of the units' feats_config (learn_units), then every set's frames as unit ids (dump_units):
 # ${awe_dumpdir}/{codebook.npz,conf/learn_units.yaml,<set>/} (a set with the audio of an earlier
@@ -557,12 +566,7 @@ make_units() {
         "${python_a[@]}" -m speechbert.bin.learn_units --config "${conf}" \
         --feats_scp "${units_src_dumpdir}/${train_set}/feats.scp" --out "${awe_dumpdir}/codebook.npz"
     for x in "${all_sets[@]}"; do
-        if [ "${first_of[${x}]}" != "${x}" ]; then
-            log "data/${x} has the audio of data/${first_of[${x}]}: ${awe_dumpdir}/${x} links to its units"
-            rm -rf "${awe_dumpdir:?}/${x}"
-            ln -s "${first_of[${x}]}" "${awe_dumpdir}/${x}"
-            continue
-        fi
+        if [ "${first_of[${x}]}" != "${x}" ]; then link_dump_to_first "${awe_dumpdir}" "${x}" units; continue; fi
         if [ -L "${awe_dumpdir}/${x}" ]; then rm "${awe_dumpdir}/${x}"; fi
         log "units of ${units_src_dumpdir}/${x} -> ${awe_dumpdir}/${x} (log: ${awe_dumpdir}/log/dump_units.${x}.log)"
         "${train_cmd_a[@]}" "${awe_dumpdir}/log/dump_units.${x}.log" \
@@ -608,12 +612,7 @@ if run_stage 2; then
         fi
         mkdir -p "${d}"
         for x in "${all_sets[@]}"; do
-            if [ "${first_of[${x}]}" != "${x}" ]; then
-                log "data/${x} has the audio of data/${first_of[${x}]}: ${d}/${x} links to its features"
-                rm -rf "${d:?}/${x}"
-                ln -s "${first_of[${x}]}" "${d}/${x}"
-                continue
-            fi
+            if [ "${first_of[${x}]}" != "${x}" ]; then link_dump_to_first "${d}" "${x}" features; continue; fi
             if [ -L "${d}/${x}" ]; then rm "${d}/${x}"; fi
             steps/make_feats.sh "${feats_opts[@]}" --feats_config "${c}" "data/${x}" "${d}/${x}"
         done
