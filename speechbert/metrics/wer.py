@@ -188,11 +188,10 @@ def _error_marks_batch(ids: list[tuple[list[int], list[int]]], n_max: int, m_max
     # possible substitution count orders alignments identically, so one big serves the batch.
     big = min(n_max, m_max) + 1
     sub = big + 1
-    # int32 throughout, like the table always was (costs stay below big * (n + m): < 2**31 for
-    # utterances of up to ~30,000 words), and rows computed in place in the table: half the
-    # memory traffic of int64 rows copied in.
-    # int16 where every cost fits (sentences of up to ~120 words): half the bytes of int32 again,
-    # and the DP is memory-bound; the costs are the same integers either way.
+    # Every cell and intermediate stays below big * (n + m + 2). int16 where that fits (sentences
+    # of up to ~120 words), else int32 (up to ~30,000 words); the DP is memory-bound, so the
+    # narrower table is faster, and the costs are the same integers either way. Rows are computed
+    # in place in the table (no rows copied in).
     dtype = np.int16 if big * (n_max + m_max + 2) < np.iinfo(np.int16).max else np.int32
     table = np.empty((b, n_max + 1, m_max + 1), dtype=dtype)
     ramp = big * np.arange(m_max + 1, dtype=dtype)
